@@ -1,0 +1,68 @@
+//! A configuration for running account-service in tests against the real Postgres and Redis,
+//! isolated by a `TestContext`, with a signing key the test holds (so it can forge tokens).
+
+use std::time::Duration;
+
+use common::{
+    config::{LogFormat, Secret, TokenVerificationConfig},
+    test_support::{TestApp, TestContext},
+};
+use ed25519_dalek::{
+    SigningKey,
+    pkcs8::{EncodePrivateKey, spki::der::pem::LineEnding},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, LoginThrottleConfig, PasswordConfig, SigningKeySource, TokenConfig};
+
+pub const TEST_ISSUER: &str = "ticketing-test-issuer";
+pub const TEST_AUDIENCE: &str = "ticketing-test";
+
+/// Production defaults (OWASP argon2 cost included), with the test's names and `signing_key`.
+pub fn config(context: &TestContext, signing_key: &SigningKey) -> Config {
+    let pem = signing_key
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("an Ed25519 key always encodes")
+        .to_string();
+    Config {
+        http: context.http(),
+        log_format: LogFormat::Text,
+        postgres: context.postgres("accounts"),
+        redis: context.redis(),
+        tokens: TokenConfig {
+            verification: TokenVerificationConfig {
+                issuer: TEST_ISSUER.to_owned(),
+                audience: TEST_AUDIENCE.to_owned(),
+                jwks_url: String::new(),
+                jwks_min_refresh_interval: Duration::from_secs(5),
+            },
+            signing_key: SigningKeySource::Pem(Secret::new(pem)),
+            extra_public_key_files: Vec::new(),
+            access_token_ttl: Duration::from_secs(900),
+            refresh_token_ttl: Duration::from_secs(3600),
+        },
+        passwords: PasswordConfig {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent_hashes: 2,
+        },
+        login_throttle: LoginThrottleConfig {
+            max_failures_per_email: 5,
+            max_failures_per_address: 50,
+            window: Duration::from_secs(900),
+        },
+    }
+}
+
+/// A running account-service of its own (own database and Redis prefix), for the tests of
+/// services that need real signed-in users.
+pub async fn spawn() -> TestApp {
+    let context = TestContext::new();
+    let signing_key = crate::keys::generate_signing_key().expect("a key");
+    let shutdown = CancellationToken::new();
+    let app = crate::startup::build(config(&context, &signing_key), shutdown.clone())
+        .await
+        .expect("account-service builds");
+    TestApp::start(app, shutdown, context)
+}

@@ -1,0 +1,8 @@
+//! Integration tests of account-service, against the real services (see `helpers`).
+
+mod admin;
+mod health;
+mod helpers;
+mod registration;
+mod sessions;
+mod tokens;

@@ -1,0 +1,5 @@
+//! Integration tests of client-service, against the real services (see `helpers`).
+
+mod gateway;
+mod health;
+mod helpers;

@@ -1,0 +1,3 @@
+pub fn migration() -> String {
+    common::amqp::outbox::SCHEMA_SQL.to_owned()
+}

@@ -1,0 +1,144 @@
+//! The outbox relay publishes what a transaction wrote, once, even across relay restarts.
+
+use std::{collections::HashMap, time::Duration};
+
+use common::{
+    amqp::{
+        Broker, ConsumerSpec, ExchangeRole, OutboxSignal, QueueSpec, Topology, decode, outbox,
+        spawn_consumer, spawn_relay,
+    },
+    postgres::Database,
+    test_support::{TestContext, eventually},
+};
+use contracts::{Envelope, Message};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::migrations;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ThingDone {
+    number: u32,
+}
+
+impl Message for ThingDone {
+    const TYPE: &'static str = "thing.done";
+    const VERSION: u16 = 1;
+}
+
+#[tokio::test]
+async fn committed_outbox_rows_are_published_exactly_once_even_when_the_relay_restarts() {
+    let context = TestContext::new();
+    let amqp = context.amqp();
+    let topology = Topology::new(&amqp.namespace, amqp.delivery_limit)
+        .with_queue(QueueSpec::new("things").bind(ExchangeRole::Events, ThingDone::TYPE));
+    context.track_topology(&topology);
+    let shutdown = CancellationToken::new();
+    let database = Database::open(
+        &context.postgres("platform"),
+        migrations::runner,
+        shutdown.clone(),
+    )
+    .await
+    .expect("database");
+    let broker = Broker::start(amqp, topology, shutdown.clone()).await;
+    let seen: Arc<Mutex<HashMap<Uuid, u32>>> = Arc::default();
+    let counted = seen.clone();
+    let _consumer = spawn_consumer(
+        broker.clone(),
+        ConsumerSpec {
+            queue: "things".to_owned(),
+            prefetch_count: 16,
+        },
+        move |delivery| {
+            let counted = counted.clone();
+            async move {
+                let envelope = decode::<ThingDone>(&delivery)?;
+                *counted
+                    .lock()
+                    .expect("not poisoned")
+                    .entry(envelope.id)
+                    .or_default() += 1;
+                Ok(())
+            }
+        },
+        shutdown.clone(),
+    );
+    let mut client = database.pool().get().await.expect("connection");
+    let transaction = client.transaction().await.expect("transaction");
+    for number in 0..10 {
+        let envelope = Envelope::new(Uuid::now_v7(), ThingDone { number });
+        outbox::enqueue(&transaction, ExchangeRole::Events, &envelope)
+            .await
+            .expect("enqueued");
+    }
+    transaction.commit().await.expect("commit");
+
+    // First relay publishes, then stops; a second one starts over the same table.
+    let first_stop = CancellationToken::new();
+    let first = spawn_relay(
+        database.pool().clone(),
+        broker.clone(),
+        OutboxSignal::default(),
+        first_stop.clone(),
+    );
+    let all_seen = || async { seen.lock().expect("not poisoned").len() == 10 };
+    assert!(eventually(Duration::from_secs(10), all_seen).await);
+    first_stop.cancel();
+    first.await.expect("the relay stops");
+    let second_stop = CancellationToken::new();
+    let second = spawn_relay(
+        database.pool().clone(),
+        broker.clone(),
+        OutboxSignal::default(),
+        second_stop.clone(),
+    );
+    let republished = outbox::relay_batch(database.pool(), &broker)
+        .await
+        .expect("a batch runs");
+
+    assert_eq!(republished, 0, "nothing is left to publish");
+    second_stop.cancel();
+    second.await.expect("the relay stops");
+    let seen = seen.lock().expect("not poisoned").clone();
+    assert_eq!(seen.len(), 10);
+    assert!(seen.values().all(|count| *count == 1), "{seen:?}");
+    let unpublished: i64 = client
+        .query_one(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(unpublished, 0);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_inbox_record_makes_a_redelivered_message_a_no_op() {
+    let context = TestContext::new();
+    let shutdown = CancellationToken::new();
+    let database = Database::open(
+        &context.postgres("platform"),
+        migrations::runner,
+        shutdown.clone(),
+    )
+    .await
+    .expect("database");
+    let client = database.pool().get().await.expect("connection");
+    let message_id = Uuid::now_v7();
+
+    let first = outbox::record_processed(&client, "tests", message_id)
+        .await
+        .expect("recorded");
+    let again = outbox::record_processed(&client, "tests", message_id)
+        .await
+        .expect("recorded");
+
+    assert!(first);
+    assert!(!again);
+    shutdown.cancel();
+}

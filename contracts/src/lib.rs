@@ -1,0 +1,15 @@
+//! Wire types shared by every service and by `loadtest`: HTTP bodies, problem documents, error
+//! codes, message envelopes and readiness reports.
+//!
+//! This crate is the contract between processes, so it depends only on serde, uuid and time:
+//! never on axum, lapin, tokio-postgres or redis. Changing a type here changes what goes over
+//! the wire; messages carry a version for that reason.
+
+pub mod accounts;
+pub mod events;
+pub mod messages;
+pub mod ops;
+pub mod problem;
+
+pub use messages::{Envelope, Message};
+pub use problem::{ErrorCode, ProblemDetails};

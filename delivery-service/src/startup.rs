@@ -1,0 +1,47 @@
+//! Builds delivery-service from its configuration: the same `build` serves `main` and the tests.
+
+use common::{
+    amqp::{Broker, OutboxSignal, Topology, spawn_relay},
+    app::App,
+    postgres::Database,
+    readiness::Readiness,
+};
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+use crate::{SERVICE, config::Config, http, storage};
+
+/// The broker topology this service declares at every connect: the shared exchanges, and the
+/// queues of the messages it consumes.
+pub fn topology(config: &Config) -> Topology {
+    Topology::new(&config.amqp.namespace, config.amqp.delivery_limit)
+}
+
+/// Connects to the dependencies (a dependency that is down is retried in the background and
+/// reported by `/readyz`), assembles the routes and binds the listener.
+pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<App> {
+    let database = Database::open(
+        &config.postgres,
+        storage::migrations::runner,
+        shutdown.clone(),
+    )
+    .await?;
+    let broker = Broker::start(config.amqp.clone(), topology(&config), shutdown.clone()).await;
+    let readiness = Readiness::new(SERVICE)
+        .postgres(&database)
+        .rabbitmq(&broker);
+    let router = common::http::router(
+        http::routes(),
+        readiness,
+        Registry::default(),
+        config.http.request_timeout,
+    );
+    let relay = spawn_relay(
+        database.pool().clone(),
+        broker.clone(),
+        OutboxSignal::default(),
+        shutdown.clone(),
+    );
+    let app = App::bind(SERVICE, &config.http, router, shutdown.clone()).await?;
+    Ok(app.with_task(relay).with_broker(broker))
+}

@@ -1,0 +1,36 @@
+//! The one typed configuration of event-service, read from `TICKETING_*` environment variables
+//! in `main` (defaults: the local stack) and passed down explicitly.
+
+use std::time::Duration;
+
+use common::config::{
+    AmqpConfig, ConfigError, HttpConfig, LogFormat, PostgresConfig, RedisConfig,
+    TokenVerificationConfig, env_millis, log_format_from_env,
+};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub log_format: LogFormat,
+    pub postgres: PostgresConfig,
+    pub redis: RedisConfig,
+    pub amqp: AmqpConfig,
+    pub tokens: TokenVerificationConfig,
+    /// How often live availability is read for the streams (each stream gets at most one
+    /// message per interval).
+    pub availability_poll_interval: Duration,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            http: HttpConfig::from_env("EVENT", 8082)?,
+            log_format: log_format_from_env()?,
+            postgres: PostgresConfig::from_env("EVENT", "events")?,
+            redis: RedisConfig::from_env()?,
+            amqp: AmqpConfig::from_env()?,
+            tokens: TokenVerificationConfig::from_env()?,
+            availability_poll_interval: env_millis("TICKETING_AVAILABILITY_POLL_MS", 500)?,
+        })
+    }
+}

@@ -1,0 +1,45 @@
+//! The use cases of event-service, one file each. Flows own transactions and the outbox;
+//! HTTP handlers call exactly one flow and map its outcome.
+
+pub mod availability;
+pub mod events;
+pub mod venues;
+
+use common::{amqp::OutboxSignal, postgres::Database, redis::RedisStore};
+
+use crate::domain::FieldErrors;
+
+/// What the flows need, built once in `startup`.
+#[derive(Clone)]
+pub struct Deps {
+    pub database: Database,
+    pub redis: RedisStore,
+    pub outbox: OutboxSignal,
+    pub availability: availability::AvailabilityHub,
+}
+
+/// Business outcomes other than success; `http::error` maps each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("some fields are invalid")]
+    Invalid(FieldErrors),
+    /// Missing, or someone else's: the two are not told apart.
+    #[error("no such event or venue")]
+    NotFound,
+    #[error("the event is published; only its title, description and category can change")]
+    Published,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<tokio_postgres::Error> for EventError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        EventError::Internal(error.into())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for EventError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        EventError::Internal(error.into())
+    }
+}

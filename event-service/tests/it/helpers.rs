@@ -1,0 +1,184 @@
+//! `spawn_app`: event-service built by the same `startup::build` as production, on a free port,
+//! with its own database, Redis prefix, broker namespace and bucket (`TestContext`).
+
+use account_service::test_support::{TEST_AUDIENCE, TEST_ISSUER};
+use common::{
+    config::{LogFormat, TokenVerificationConfig},
+    test_support::{TestApp, TestContext},
+};
+use event_service::{config::Config, startup};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like `spawn_app`, with a chance to change the configuration first.
+pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let context = TestContext::new();
+    let mut config = Config {
+        http: context.http(),
+        log_format: LogFormat::Text,
+        postgres: context.postgres("events"),
+        redis: context.redis(),
+        amqp: context.amqp(),
+        tokens: TokenVerificationConfig {
+            issuer: TEST_ISSUER.to_owned(),
+            audience: TEST_AUDIENCE.to_owned(),
+            // Tests that need signed-in users use `spawn_with_accounts`.
+            jwks_url: "http://127.0.0.1:1/jwks".to_owned(),
+            jwks_min_refresh_interval: std::time::Duration::from_secs(5),
+        },
+        availability_poll_interval: std::time::Duration::from_millis(50),
+    };
+    adjust(&mut config);
+    context.track_topology(&startup::topology(&config));
+    let shutdown = CancellationToken::new();
+    let app = startup::build(config, shutdown.clone())
+        .await
+        .expect("event-service builds");
+    TestApp::start(app, shutdown, context)
+}
+
+/// event-service with a real account-service issuing the tokens it verifies.
+pub(crate) struct Catalog {
+    pub(crate) events: TestApp,
+    pub(crate) accounts: TestApp,
+}
+
+pub(crate) async fn spawn_with_accounts() -> Catalog {
+    let accounts = account_service::test_support::spawn().await;
+    let jwks_url = accounts.url("/.well-known/jwks.json");
+    let events = spawn_app_with(|config| config.tokens.jwks_url = jwks_url).await;
+    Catalog { events, accounts }
+}
+
+impl Catalog {
+    /// Registers an account of `account_type` and returns its access token.
+    pub(crate) async fn sign_in(&self, email: &str, account_type: &str) -> String {
+        let password = "correct horse battery staple";
+        let registered = self
+            .accounts
+            .client
+            .post(self.accounts.url("/v1/accounts"))
+            .json(
+                &json!({"email": email, "password": password, "name": "Someone",
+                          "account_type": account_type}),
+            )
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(registered.status(), 201);
+        let pair: Value = self
+            .accounts
+            .client
+            .post(self.accounts.url("/v1/sessions"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("answer")
+            .json()
+            .await
+            .expect("pair");
+        pair["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut request = self.events.client.request(method, self.events.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("answer")
+    }
+
+    /// Creates a venue (2 sections, 1 area) for `token`; returns its id.
+    pub(crate) async fn venue(&self, token: &str) -> String {
+        let response = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/venues",
+                Some(token),
+                Some(&venue_body(10, 20)),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let venue: Value = response.json().await.expect("venue");
+        venue["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Drafts an event at `venue_id`; returns its id.
+    pub(crate) async fn draft(
+        &self,
+        token: &str,
+        venue_id: &str,
+        title: &str,
+        description: &str,
+    ) -> String {
+        let response = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/events",
+                Some(token),
+                Some(&event_body(venue_id, title, description)),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        let event: Value = response.json().await.expect("event");
+        event["id"].as_str().expect("id").to_owned()
+    }
+}
+
+impl Catalog {
+    /// Publishes `event_id` (200 expected); returns the published event.
+    pub(crate) async fn publish(&self, token: &str, event_id: &str) -> Value {
+        let response = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/events/{event_id}/publish"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("event")
+    }
+}
+
+/// Stalls (`rows` rows of `seats` seats), Balcony (2 rows of 5) and a standing Floor of 100.
+pub(crate) fn venue_body(rows: u32, seats: u32) -> Value {
+    let stalls: Vec<Value> = (0..rows)
+        .map(|row| json!({"label": format!("R{row}"), "seats": seats}))
+        .collect();
+    json!({
+        "name": "Grand Hall", "city": "Lyon", "address": "1 Place Bellecour",
+        "sections": [
+            {"name": "Stalls", "rows": stalls},
+            {"name": "Balcony", "rows": [{"label": "A", "seats": 5}, {"label": "B", "seats": 5}]}
+        ],
+        "areas": [{"name": "Floor", "capacity": 100}]
+    })
+}
+
+pub(crate) fn event_body(venue_id: &str, title: &str, description: &str) -> Value {
+    json!({
+        "title": title, "description": description, "category": "concert",
+        "venue_id": venue_id,
+        "starts_at": "2031-06-01T20:00:00Z", "sales_open_at": "2031-03-01T10:00:00Z",
+        "per_buyer_limit": 4,
+        "tiers": [
+            {"name": "Premium", "price_minor": 9900, "currency": "EUR", "sections": ["Stalls"]},
+            {"name": "Standard", "price_minor": 4900, "currency": "EUR",
+             "sections": ["Balcony"], "areas": ["Floor"]}
+        ]
+    })
+}

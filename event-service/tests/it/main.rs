@@ -1,0 +1,8 @@
+//! Integration tests of event-service, against the real services (see `helpers`).
+
+mod availability;
+mod catalog;
+mod health;
+mod helpers;
+mod publishing;
+mod venues;

@@ -1,0 +1,28 @@
+//! The one typed configuration of order-service, read from `TICKETING_*` environment variables
+//! in `main` (defaults: the local stack) and passed down explicitly.
+
+use common::config::{
+    AmqpConfig, ConfigError, HttpConfig, LogFormat, PostgresConfig, RedisConfig,
+    log_format_from_env,
+};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub log_format: LogFormat,
+    pub postgres: PostgresConfig,
+    pub redis: RedisConfig,
+    pub amqp: AmqpConfig,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            http: HttpConfig::from_env("ORDER", 8083)?,
+            log_format: log_format_from_env()?,
+            postgres: PostgresConfig::from_env("ORDER", "orders")?,
+            redis: RedisConfig::from_env()?,
+            amqp: AmqpConfig::from_env()?,
+        })
+    }
+}

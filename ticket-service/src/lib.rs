@@ -1,0 +1,15 @@
+//! ticket-service: Ticket records and ticket documents (PDF with a signed QR code) in S3, download links and
+//! check-in.
+//!
+//! - [`config`]: its typed configuration.
+//! - [`startup`]: `build(config)`, used by `main` and the tests.
+//! - [`http`]: its public routes.
+//! - [`storage`]: its migrations and SQL.
+
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod storage;
+
+/// The name this service reports in logs and `/readyz`.
+pub const SERVICE: &str = "ticket-service";
