@@ -13,7 +13,11 @@ use ed25519_dalek::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, LoginThrottleConfig, PasswordConfig, SigningKeySource, TokenConfig};
+use crate::{
+    config::{Config, LoginThrottleConfig, PasswordConfig, SigningKeySource, TokenConfig},
+    keys::SigningKeys,
+    tokens::TokenIssuer,
+};
 
 pub const TEST_ISSUER: &str = "ticketing-test-issuer";
 pub const TEST_AUDIENCE: &str = "ticketing-test";
@@ -58,11 +62,22 @@ pub fn config(context: &TestContext, signing_key: &SigningKey) -> Config {
 /// A running account-service of its own (own database and Redis prefix), for the tests of
 /// services that need real signed-in users.
 pub async fn spawn() -> TestApp {
+    spawn_with_issuer().await.0
+}
+
+/// Like `spawn`, with an issuer of tokens its JWKS verifies, for tests that need many buyers
+/// without registering (and hashing the password of) each one.
+pub async fn spawn_with_issuer() -> (TestApp, TokenIssuer) {
     let context = TestContext::new();
     let signing_key = crate::keys::generate_signing_key().expect("a key");
+    let config = config(&context, &signing_key);
+    let issuer = TokenIssuer::new(
+        SigningKeys::new(&signing_key, &[]).expect("signing keys"),
+        &config.tokens,
+    );
     let shutdown = CancellationToken::new();
-    let app = crate::startup::build(config(&context, &signing_key), shutdown.clone())
+    let app = crate::startup::build(config, shutdown.clone())
         .await
         .expect("account-service builds");
-    TestApp::start(app, shutdown, context)
+    (TestApp::start(app, shutdown, context), issuer)
 }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use common::config::{
-    AmqpConfig, ConfigError, HttpConfig, LogFormat, RedisConfig, env_millis, env_or, env_seconds,
-    log_format_from_env,
+    AmqpConfig, ConfigError, HttpConfig, LogFormat, RedisConfig, TokenVerificationConfig,
+    env_millis, env_or, env_seconds, log_format_from_env,
 };
 
 #[derive(Debug, Clone)]
@@ -14,6 +14,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub redis: RedisConfig,
     pub amqp: AmqpConfig,
+    pub tokens: TokenVerificationConfig,
     pub upstreams: UpstreamConfig,
 }
 
@@ -22,6 +23,7 @@ pub struct Config {
 pub struct UpstreamConfig {
     pub account_url: String,
     pub event_url: String,
+    pub order_url: String,
     pub connect_timeout: Duration,
     /// Longest silence while reading an upstream answer (streams send keep-alives sooner).
     pub read_timeout: Duration,
@@ -35,9 +37,11 @@ impl Config {
             log_format: log_format_from_env()?,
             redis: RedisConfig::from_env()?,
             amqp: AmqpConfig::from_env()?,
+            tokens: TokenVerificationConfig::from_env()?,
             upstreams: UpstreamConfig {
                 account_url: env_or("TICKETING_ACCOUNT_URL", "http://127.0.0.1:8081".to_owned())?,
                 event_url: env_or("TICKETING_EVENT_URL", "http://127.0.0.1:8082".to_owned())?,
+                order_url: env_or("TICKETING_ORDER_URL", "http://127.0.0.1:8083".to_owned())?,
                 connect_timeout: env_millis("TICKETING_UPSTREAM_CONNECT_TIMEOUT_MS", 1_000)?,
                 read_timeout: env_seconds("TICKETING_UPSTREAM_READ_TIMEOUT_SECONDS", 30)?,
                 max_idle_connections_per_upstream: env_or(

@@ -3,6 +3,7 @@
 use common::{
     amqp::{Broker, Topology},
     app::App,
+    auth::Authenticator,
     readiness::Readiness,
     redis::RedisStore,
 };
@@ -12,13 +13,18 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     SERVICE,
     config::Config,
-    http::{self, Upstreams, proxy::Upstream},
+    flows::{Catalog, Deps, status::PurchaseUpdates},
+    http::{self, AppState, Upstreams, proxy::Upstream},
+    messaging,
 };
 
 /// The broker topology this service declares at every connect: the shared exchanges, and the
 /// queues of the messages it consumes.
 pub fn topology(config: &Config) -> Topology {
-    Topology::new(&config.amqp.namespace, config.amqp.delivery_limit)
+    messaging::with_queues(Topology::new(
+        &config.amqp.namespace,
+        config.amqp.delivery_limit,
+    ))
 }
 
 /// Connects to the dependencies (a dependency that is down is retried in the background and
@@ -27,25 +33,37 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let redis = RedisStore::open(&config.redis)?;
     let broker = Broker::start(config.amqp.clone(), topology(&config), shutdown.clone()).await;
     let readiness = Readiness::new(SERVICE).redis(&redis).rabbitmq(&broker);
+    let upstream =
+        |name, url: &String| Upstream::new(name, url, &config.upstreams, shutdown.clone());
+    let upstreams = Upstreams {
+        accounts: upstream("account-service", &config.upstreams.account_url)?,
+        events: upstream("event-service", &config.upstreams.event_url)?,
+        orders: upstream("order-service", &config.upstreams.order_url)?,
+    };
+    let deps = Deps {
+        redis: redis.clone(),
+        broker: broker.clone(),
+        updates: PurchaseUpdates::start(redis, shutdown.clone()),
+        catalog: Catalog {
+            http: reqwest::Client::builder()
+                .connect_timeout(config.upstreams.connect_timeout)
+                .timeout(config.upstreams.read_timeout)
+                .build()?,
+            event_url: config.upstreams.event_url.clone(),
+        },
+        purchase_queue_shards: config.amqp.purchase_queue_shards,
+    };
+    let state = AppState {
+        deps: deps.clone(),
+        authenticator: Authenticator::remote(&config.tokens),
+    };
     let router = common::http::router(
-        http::routes(Upstreams {
-            accounts: Upstream::new(
-                "account-service",
-                &config.upstreams.account_url,
-                &config.upstreams,
-                shutdown.clone(),
-            )?,
-            events: Upstream::new(
-                "event-service",
-                &config.upstreams.event_url,
-                &config.upstreams,
-                shutdown.clone(),
-            )?,
-        }),
+        http::routes(state, upstreams),
         readiness,
         Registry::default(),
         config.http.request_timeout,
     );
+    let status_consumer = messaging::spawn_consumers(&deps, &broker, &shutdown);
     let app = App::bind(SERVICE, &config.http, router, shutdown.clone()).await?;
-    Ok(app.with_broker(broker))
+    Ok(app.with_task(status_consumer).with_broker(broker))
 }

@@ -1,36 +1,398 @@
-//! The Redis key schema of live availability, shared by order-service (the only writer of the
-//! counters), client-service (admission) and event-service (display).
+//! The Redis side of availability: its key schema and the scripts that change it, shared by
+//! order-service (which builds and corrects the counters), client-service (admission) and
+//! event-service (display).
 //!
-//! One event's keys carry the event id as a hash tag (`{event:<id>}`), so that with Redis
-//! Cluster they live in one slot and one Lua script may touch them all. The counters are a
-//! filter rebuilt from Postgres, never the truth.
+//! Every key of one event carries the hash tag `{event:<id>}`, so that under Redis Cluster
+//! they live in one slot and one script may touch them all:
+//!
+//! - `meta`: hash `open_at`, `close_at` (unix ms, empty when open-ended), `limit` (per buyer);
+//!   its absence means "not built (yet, or since a flush)": callers answer 503 until
+//!   order-service rebuilds it, never "full capacity".
+//! - `remaining`: hash tier id -> places that may still be admitted.
+//! - `seats`: hash seat id -> tier id, so that admission can count chosen seats per tier.
+//! - `buyers`: hash buyer id -> places the buyer holds, owns or has queued.
+//! - `pending`: hash purchase id -> `buyer|tier:n,tier:n`, the purchases admitted and not yet
+//!   decided by order-service: what reconciliation must keep out of the counters, and what a
+//!   rejection gives back.
+//!
+//! The counters are a filter in front of Postgres, never the truth: Postgres refuses whatever
+//! they let through wrongly, and the reconciler rewrites them from Postgres.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
 
-use redis::AsyncCommands;
+use contracts::purchases::Selection;
+use redis::{AsyncCommands, Script};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::redis::RedisStore;
 
-/// `<prefix>:{event:<id>}:remaining`: a hash of tier id -> places left.
-pub fn remaining_key(redis: &RedisStore, event_id: Uuid) -> String {
-    redis.key(&format!("{{event:{event_id}}}:remaining"))
+/// The keys of one event.
+pub struct EventKeys {
+    pub meta: String,
+    pub remaining: String,
+    pub seats: String,
+    pub buyers: String,
+    pub pending: String,
+}
+
+impl EventKeys {
+    pub fn new(redis: &RedisStore, event_id: Uuid) -> Self {
+        let key = |name: &str| redis.key(&format!("{{event:{event_id}}}:{name}"));
+        Self {
+            meta: key("meta"),
+            remaining: key("remaining"),
+            seats: key("seats"),
+            buyers: key("buyers"),
+            pending: key("pending"),
+        }
+    }
 }
 
 /// Places left per tier, or `None` when the counters of this event are not in Redis (not
-/// built yet, or lost in a flush).
+/// built yet, or lost in a flush). Places promised to queued purchases are not left.
 pub async fn read_remaining(
     redis: &RedisStore,
     event_id: Uuid,
 ) -> redis::RedisResult<Option<HashMap<Uuid, i64>>> {
+    let keys = EventKeys::new(redis, event_id);
     let mut connection = redis.connection();
-    let raw: HashMap<String, i64> = connection.hgetall(remaining_key(redis, event_id)).await?;
-    if raw.is_empty() {
+    let (built, raw): (bool, HashMap<String, i64>) = redis::pipe()
+        .exists(&keys.meta)
+        .hgetall(&keys.remaining)
+        .query_async(&mut connection)
+        .await?;
+    if !built {
         return Ok(None);
     }
     Ok(Some(
         raw.into_iter()
-            .filter_map(|(tier, remaining)| tier.parse().ok().map(|tier| (tier, remaining)))
+            .filter_map(|(tier, remaining)| tier.parse().ok().map(|tier| (tier, remaining.max(0))))
             .collect(),
     ))
+}
+
+/// The sales terms admission enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SalesTerms {
+    pub open_at: OffsetDateTime,
+    pub close_at: Option<OffsetDateTime>,
+    pub per_buyer_limit: u32,
+}
+
+/// What admission decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// The places were taken from the counters and the purchase recorded as pending.
+    Admitted,
+    /// The event's counters are not built: unknown event, or rebuilding after a flush.
+    Unavailable,
+    NotOpen {
+        opens_at: OffsetDateTime,
+    },
+    Closed,
+    UnknownTier(Uuid),
+    UnknownSeat(Uuid),
+    SoldOut(Uuid),
+    /// The buyer may ask for `allowance` more places at most.
+    OverLimit {
+        allowance: u32,
+    },
+}
+
+/// Whether a decided purchase used the places admission took for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// The places are held in Postgres: the counters were right.
+    Used,
+    /// Nothing was reserved: the places go back to the counters.
+    GivenBack,
+}
+
+// KEYS: meta remaining seats buyers pending
+// ARGV: now_ms buyer purchase mode(tier|seats) then (tier quantity) or seat ids
+static ADMIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local meta = redis.call('HMGET', KEYS[1], 'open_at', 'close_at', 'limit')
+if not meta[1] then return {'unavailable'} end
+local now = tonumber(ARGV[1])
+if now < tonumber(meta[1]) then return {'not_open', meta[1]} end
+if meta[2] ~= '' and now >= tonumber(meta[2]) then return {'closed'} end
+local wanted, tiers, total = {}, {}, 0
+if ARGV[4] == 'tier' then
+  wanted[ARGV[5]] = tonumber(ARGV[6]); tiers[1] = ARGV[5]; total = tonumber(ARGV[6])
+else
+  local seat_tiers = redis.call('HMGET', KEYS[3], unpack(ARGV, 5))
+  for i, tier in ipairs(seat_tiers) do
+    if not tier then return {'unknown_seat', ARGV[4 + i]} end
+    if not wanted[tier] then wanted[tier] = 0; tiers[#tiers + 1] = tier end
+    wanted[tier] = wanted[tier] + 1
+  end
+  total = #seat_tiers
+end
+local limit = tonumber(meta[3])
+local held = tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0')
+if held + total > limit then return {'over_limit', tostring(math.max(limit - held, 0))} end
+for _, tier in ipairs(tiers) do
+  local left = redis.call('HGET', KEYS[2], tier)
+  if not left then return {'unknown_tier', tier} end
+  if tonumber(left) < wanted[tier] then return {'sold_out', tier} end
+end
+local parts = {}
+for _, tier in ipairs(tiers) do
+  redis.call('HINCRBY', KEYS[2], tier, -wanted[tier])
+  parts[#parts + 1] = tier .. ':' .. wanted[tier]
+end
+redis.call('HINCRBY', KEYS[4], ARGV[2], total)
+redis.call('HSET', KEYS[5], ARGV[3], ARGV[2] .. '|' .. table.concat(parts, ','))
+return {'admitted'}
+",
+    )
+});
+
+// KEYS: remaining buyers pending; ARGV: (purchase outcome)*
+// Only a purchase still pending gives anything back, so settling twice changes nothing.
+static SETTLE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+for i = 1, #ARGV, 2 do
+  local entry = redis.call('HGET', KEYS[3], ARGV[i])
+  if entry then
+    redis.call('HDEL', KEYS[3], ARGV[i])
+    if ARGV[i + 1] == 'given_back' then
+      local buyer, parts = string.match(entry, '^([^|]*)|(.*)$')
+      local total = 0
+      for tier, n in string.gmatch(parts, '([^:,]+):(%d+)') do
+        redis.call('HINCRBY', KEYS[1], tier, n)
+        total = total + tonumber(n)
+      end
+      redis.call('HINCRBY', KEYS[2], buyer, -total)
+    end
+  end
+end
+return 1
+",
+    )
+});
+
+// KEYS: meta remaining buyers; ARGV: buyer (tier n)*
+// A counter that is not built is left alone: the rebuild reads Postgres, which already has
+// the places back.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local total = 0
+for i = 2, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1])
+  total = total + tonumber(ARGV[i + 1])
+end
+redis.call('HINCRBY', KEYS[3], ARGV[1], -total)
+return 1
+",
+    )
+});
+
+// KEYS: meta remaining buyers pending
+// ARGV: open_ms close_ms limit tier_count (tier available)* (buyer held)*
+static RECONCILE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local pending_by_tier, pending_by_buyer = {}, {}
+local pending = redis.call('HGETALL', KEYS[4])
+for i = 2, #pending, 2 do
+  local buyer, parts = string.match(pending[i], '^([^|]*)|(.*)$')
+  for tier, n in string.gmatch(parts, '([^:,]+):(%d+)') do
+    pending_by_tier[tier] = (pending_by_tier[tier] or 0) + tonumber(n)
+    pending_by_buyer[buyer] = (pending_by_buyer[buyer] or 0) + tonumber(n)
+  end
+end
+redis.call('DEL', KEYS[2], KEYS[3])
+local tier_count = tonumber(ARGV[4])
+for i = 0, tier_count - 1 do
+  local tier = ARGV[5 + 2 * i]
+  redis.call('HSET', KEYS[2], tier, tonumber(ARGV[6 + 2 * i]) - (pending_by_tier[tier] or 0))
+end
+for i = 5 + 2 * tier_count, #ARGV, 2 do
+  pending_by_buyer[ARGV[i]] = (pending_by_buyer[ARGV[i]] or 0) + tonumber(ARGV[i + 1])
+end
+for buyer, n in pairs(pending_by_buyer) do
+  if n > 0 then redis.call('HSET', KEYS[3], buyer, n) end
+end
+redis.call('HSET', KEYS[1], 'open_at', ARGV[1], 'close_at', ARGV[2], 'limit', ARGV[3])
+return 1
+",
+    )
+});
+
+fn unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_unix_ms(ms: &str) -> Option<OffsetDateTime> {
+    let ms: i128 = ms.parse().ok()?;
+    OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok()
+}
+
+/// The one atomic step of admission: sales window, per-buyer limit and places left, and, if
+/// all pass, the places taken from the counters and the purchase recorded as pending.
+pub async fn admit(
+    redis: &RedisStore,
+    event_id: Uuid,
+    buyer_id: Uuid,
+    purchase_id: Uuid,
+    selection: &Selection,
+    now: OffsetDateTime,
+) -> redis::RedisResult<Admission> {
+    let keys = EventKeys::new(redis, event_id);
+    let mut invocation = ADMIT.prepare_invoke();
+    invocation
+        .key(&keys.meta)
+        .key(&keys.remaining)
+        .key(&keys.seats)
+        .key(&keys.buyers)
+        .key(&keys.pending)
+        .arg(unix_ms(now))
+        .arg(buyer_id.to_string())
+        .arg(purchase_id.to_string());
+    match selection {
+        Selection::BestAvailable { tier_id, quantity } => {
+            invocation
+                .arg("tier")
+                .arg(tier_id.to_string())
+                .arg(*quantity);
+        }
+        Selection::Seats { seat_ids } => {
+            invocation.arg("seats");
+            for seat_id in seat_ids {
+                invocation.arg(seat_id.to_string());
+            }
+        }
+    }
+    let answer: Vec<String> = invocation.invoke_async(&mut redis.connection()).await?;
+    let detail = answer.get(1).map(String::as_str).unwrap_or_default();
+    let uuid = || detail.parse().unwrap_or_default();
+    Ok(match answer.first().map(String::as_str) {
+        Some("admitted") => Admission::Admitted,
+        Some("not_open") => Admission::NotOpen {
+            opens_at: from_unix_ms(detail).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        },
+        Some("closed") => Admission::Closed,
+        Some("unknown_tier") => Admission::UnknownTier(uuid()),
+        Some("unknown_seat") => Admission::UnknownSeat(uuid()),
+        Some("sold_out") => Admission::SoldOut(uuid()),
+        Some("over_limit") => Admission::OverLimit {
+            allowance: detail.parse().unwrap_or(0),
+        },
+        _ => Admission::Unavailable,
+    })
+}
+
+/// Ends the pending state of decided purchases of one event, giving back the places of those
+/// that did not use them. Idempotent.
+pub async fn settle(
+    redis: &RedisStore,
+    event_id: Uuid,
+    decided: &[(Uuid, Settlement)],
+) -> redis::RedisResult<()> {
+    if decided.is_empty() {
+        return Ok(());
+    }
+    let keys = EventKeys::new(redis, event_id);
+    let mut invocation = SETTLE.prepare_invoke();
+    invocation
+        .key(&keys.remaining)
+        .key(&keys.buyers)
+        .key(&keys.pending);
+    for (purchase_id, settlement) in decided {
+        let outcome = match settlement {
+            Settlement::Used => "used",
+            Settlement::GivenBack => "given_back",
+        };
+        invocation.arg(purchase_id.to_string()).arg(outcome);
+    }
+    invocation.invoke_async(&mut redis.connection()).await
+}
+
+/// Gives back the places of a hold that ended (expired, cancelled) after it was settled.
+pub async fn release(
+    redis: &RedisStore,
+    event_id: Uuid,
+    buyer_id: Uuid,
+    places_by_tier: &[(Uuid, i64)],
+) -> redis::RedisResult<()> {
+    let keys = EventKeys::new(redis, event_id);
+    let mut invocation = RELEASE.prepare_invoke();
+    invocation
+        .key(&keys.meta)
+        .key(&keys.remaining)
+        .key(&keys.buyers)
+        .arg(buyer_id.to_string());
+    for (tier_id, places) in places_by_tier {
+        invocation.arg(tier_id.to_string()).arg(*places);
+    }
+    invocation.invoke_async(&mut redis.connection()).await
+}
+
+/// Whether the event's counters exist (a flush removes them).
+pub async fn is_built(redis: &RedisStore, event_id: Uuid) -> redis::RedisResult<bool> {
+    redis
+        .connection()
+        .exists(EventKeys::new(redis, event_id).meta)
+        .await
+}
+
+/// Writes the seat -> tier map admission reads; done before the counters, which make the
+/// event admissible.
+pub async fn write_seat_tiers(
+    redis: &RedisStore,
+    event_id: Uuid,
+    seat_tiers: &[(Uuid, Uuid)],
+) -> redis::RedisResult<()> {
+    let key = EventKeys::new(redis, event_id).seats;
+    let mut connection = redis.connection();
+    for chunk in seat_tiers.chunks(5_000) {
+        let pairs: Vec<(String, String)> = chunk
+            .iter()
+            .map(|(seat, tier)| (seat.to_string(), tier.to_string()))
+            .collect();
+        let () = connection.hset_multiple(&key, &pairs).await?;
+    }
+    Ok(())
+}
+
+/// Rewrites the counters from Postgres' numbers (`available` per tier, places `held` per
+/// buyer), keeping out what pending purchases took, and makes the event admissible.
+pub async fn reconcile(
+    redis: &RedisStore,
+    event_id: Uuid,
+    terms: SalesTerms,
+    available: &[(Uuid, i64)],
+    held: &[(Uuid, i64)],
+) -> redis::RedisResult<()> {
+    let keys = EventKeys::new(redis, event_id);
+    let mut invocation = RECONCILE.prepare_invoke();
+    invocation
+        .key(&keys.meta)
+        .key(&keys.remaining)
+        .key(&keys.buyers)
+        .key(&keys.pending)
+        .arg(unix_ms(terms.open_at))
+        .arg(
+            terms
+                .close_at
+                .map(unix_ms)
+                .map(|ms| ms.to_string())
+                .unwrap_or_default(),
+        )
+        .arg(terms.per_buyer_limit)
+        .arg(available.len());
+    for (tier_id, places) in available {
+        invocation.arg(tier_id.to_string()).arg(*places);
+    }
+    for (buyer_id, places) in held {
+        invocation.arg(buyer_id.to_string()).arg(*places);
+    }
+    invocation.invoke_async(&mut redis.connection()).await
 }

@@ -202,6 +202,8 @@ pub struct AmqpConfig {
     pub publish_confirm_timeout: Duration,
     /// How many times a message may be delivered before it is dead-lettered.
     pub delivery_limit: u32,
+    /// Queues purchase requests are spread over by event; publishers and consumers must agree.
+    pub purchase_queue_shards: u16,
 }
 
 impl AmqpConfig {
@@ -217,6 +219,7 @@ impl AmqpConfig {
                 5_000,
             )?,
             delivery_limit: env_or("TICKETING_AMQP_DELIVERY_LIMIT", 5)?,
+            purchase_queue_shards: env_or("TICKETING_PURCHASE_QUEUE_SHARDS", 2)?,
         })
     }
 }

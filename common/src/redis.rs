@@ -10,6 +10,7 @@ use crate::config::RedisConfig;
 
 #[derive(Clone)]
 pub struct RedisStore {
+    client: redis::Client,
     connection: ConnectionManager,
     prefix: String,
 }
@@ -23,9 +24,10 @@ impl RedisStore {
             .set_connection_timeout(Some(config.response_timeout))
             .set_response_timeout(Some(config.response_timeout))
             .set_number_of_retries(1);
-        let connection = ConnectionManager::new_lazy_with_config(client, manager_config)
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), manager_config)
             .context("creating the Redis connection manager")?;
         Ok(Self {
+            client,
             connection,
             prefix: config.key_prefix.clone(),
         })
@@ -34,6 +36,12 @@ impl RedisStore {
     /// A handle to the shared connection; cloning it is cheap.
     pub fn connection(&self) -> ConnectionManager {
         self.connection.clone()
+    }
+
+    /// A dedicated connection for subscribing to channels (a subscribed connection can do
+    /// nothing else); the caller remakes it after it drops.
+    pub async fn pubsub(&self) -> redis::RedisResult<redis::aio::PubSub> {
+        self.client.get_async_pubsub().await
     }
 
     /// `<prefix>:<rest>`: every key this process writes goes through here.

@@ -2,7 +2,10 @@
 //! `TestContext` has its own database name, Redis key prefix, broker namespace and bucket,
 //! and removes all of them when dropped.
 
-use std::{sync::Mutex, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use contracts::ops::{DependencyStatus, ReadinessReport, ReadinessStatus};
 use tokio::task::JoinHandle;
@@ -240,25 +243,30 @@ where
 }
 
 /// A service running in the test's process on a free port, stopped when dropped (before its
-/// `TestContext` cleans up, as fields drop in order).
+/// `TestContext` cleans up, as fields drop in order). Services of one test that must see each
+/// other's messages and keys share one context.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     shutdown: CancellationToken,
     running: Option<JoinHandle<anyhow::Result<()>>>,
-    pub context: TestContext,
+    pub context: Arc<TestContext>,
 }
 
 impl TestApp {
     /// Runs `app` (built with `shutdown`) in the background.
-    pub fn start(app: App, shutdown: CancellationToken, context: TestContext) -> Self {
+    pub fn start(
+        app: App,
+        shutdown: CancellationToken,
+        context: impl Into<Arc<TestContext>>,
+    ) -> Self {
         let address = format!("http://127.0.0.1:{}", app.port());
         Self {
             address,
             client: reqwest::Client::new(),
             shutdown,
             running: Some(tokio::spawn(app.run_until_stopped())),
-            context,
+            context: context.into(),
         }
     }
 

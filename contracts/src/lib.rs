@@ -10,6 +10,7 @@ pub mod events;
 pub mod messages;
 pub mod ops;
 pub mod problem;
+pub mod purchases;
 
 pub use messages::{Envelope, Message};
 pub use problem::{ErrorCode, ProblemDetails};

@@ -30,6 +30,18 @@ pub enum ErrorCode {
     /// Login with a wrong email or password (the two are not told apart).
     InvalidCredentials,
     RateLimited,
+    /// No places left in the tier asked for.
+    SoldOut,
+    /// A chosen seat is held or sold already.
+    SeatTaken,
+    /// The buyer would pass the event's per-buyer ticket limit.
+    PurchaseLimitExceeded,
+    /// Sales of the event have not opened yet (`Retry-After` / `opens_at` say when).
+    SalesNotOpen,
+    /// Sales of the event have closed.
+    SalesClosed,
+    /// The same `Idempotency-Key` was used with a different body.
+    IdempotencyKeyReused,
     /// A dependency is down or the system is catching up; retry after `Retry-After`.
     Unavailable,
     Internal,
@@ -49,6 +61,12 @@ impl ErrorCode {
             ErrorCode::EmailTaken => "email-taken",
             ErrorCode::InvalidCredentials => "invalid-credentials",
             ErrorCode::RateLimited => "rate-limited",
+            ErrorCode::SoldOut => "sold-out",
+            ErrorCode::SeatTaken => "seat-taken",
+            ErrorCode::PurchaseLimitExceeded => "purchase-limit-exceeded",
+            ErrorCode::SalesNotOpen => "sales-not-open",
+            ErrorCode::SalesClosed => "sales-closed",
+            ErrorCode::IdempotencyKeyReused => "idempotency-key-reused",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }

@@ -1,9 +1,11 @@
 //! The one typed configuration of order-service, read from `TICKETING_*` environment variables
 //! in `main` (defaults: the local stack) and passed down explicitly.
 
+use std::time::Duration;
+
 use common::config::{
     AmqpConfig, ConfigError, HttpConfig, LogFormat, PostgresConfig, RedisConfig,
-    log_format_from_env,
+    TokenVerificationConfig, env_millis, env_or, env_seconds, log_format_from_env,
 };
 
 #[derive(Debug, Clone)]
@@ -13,6 +15,27 @@ pub struct Config {
     pub postgres: PostgresConfig,
     pub redis: RedisConfig,
     pub amqp: AmqpConfig,
+    pub tokens: TokenVerificationConfig,
+    pub reservations: ReservationConfig,
+}
+
+/// How purchase requests are taken from the queue and how long holds last.
+#[derive(Debug, Clone)]
+pub struct ReservationConfig {
+    /// How long reserved places stay held for payment.
+    pub hold_duration: Duration,
+    /// Purchase requests the broker may send ahead, per queue.
+    pub prefetch_count: u16,
+    /// Most requests reserved in one transaction.
+    pub max_batch: usize,
+    /// Reservation transactions at the same time, per queue.
+    pub concurrent_batches: usize,
+    /// How often expired holds are looked for.
+    pub sweep_interval: Duration,
+    /// How often missing counters are rebuilt.
+    pub counter_check_interval: Duration,
+    /// How often every event's counters are rewritten from Postgres.
+    pub reconcile_interval: Duration,
 }
 
 impl Config {
@@ -23,6 +46,16 @@ impl Config {
             postgres: PostgresConfig::from_env("ORDER", "orders")?,
             redis: RedisConfig::from_env()?,
             amqp: AmqpConfig::from_env()?,
+            tokens: TokenVerificationConfig::from_env()?,
+            reservations: ReservationConfig {
+                hold_duration: env_seconds("TICKETING_HOLD_SECONDS", 600)?,
+                prefetch_count: env_or("TICKETING_RESERVATION_PREFETCH", 500)?,
+                max_batch: env_or("TICKETING_RESERVATION_BATCH", 50)?,
+                concurrent_batches: env_or("TICKETING_RESERVATION_CONCURRENCY", 4)?,
+                sweep_interval: env_millis("TICKETING_HOLD_SWEEP_MS", 1_000)?,
+                counter_check_interval: env_millis("TICKETING_COUNTER_CHECK_MS", 1_000)?,
+                reconcile_interval: env_seconds("TICKETING_RECONCILE_SECONDS", 30)?,
+            },
         })
     }
 }

@@ -1,14 +1,21 @@
-//! order-service: Seat inventory, holds, orders and payments: the only writer of seat state.
+//! order-service: seat inventory, holds and orders; the only writer of seat state.
 //!
 //! - [`config`]: its typed configuration.
 //! - [`startup`]: `build(config)`, used by `main` and the tests.
+//! - [`messaging`]: the queues it consumes and the consumers that call the flows.
 //! - [`http`]: its public routes.
+//! - [`flows`]: the use cases: inventory, reservations, holds, counters.
 //! - [`storage`]: its migrations and SQL.
 
 pub mod config;
+pub mod flows;
 pub mod http;
+pub mod messaging;
 pub mod startup;
 pub mod storage;
 
 /// The name this service reports in logs and `/readyz`.
 pub const SERVICE: &str = "order-service";
+
+#[cfg(feature = "test-support")]
+pub mod test_support;

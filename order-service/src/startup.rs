@@ -3,6 +3,7 @@
 use common::{
     amqp::{Broker, OutboxSignal, Topology, spawn_relay},
     app::App,
+    auth::Authenticator,
     postgres::Database,
     readiness::Readiness,
     redis::RedisStore,
@@ -10,16 +11,26 @@ use common::{
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
-use crate::{SERVICE, config::Config, http, storage};
+use crate::{
+    SERVICE,
+    config::Config,
+    flows::{Deps, counters, holds},
+    http::{self, AppState},
+    messaging, storage,
+};
 
 /// The broker topology this service declares at every connect: the shared exchanges, and the
 /// queues of the messages it consumes.
 pub fn topology(config: &Config) -> Topology {
-    Topology::new(&config.amqp.namespace, config.amqp.delivery_limit)
+    messaging::with_queues(
+        Topology::new(&config.amqp.namespace, config.amqp.delivery_limit),
+        config.amqp.purchase_queue_shards,
+    )
 }
 
 /// Connects to the dependencies (a dependency that is down is retried in the background and
-/// reported by `/readyz`), assembles the routes and binds the listener.
+/// reported by `/readyz`), starts the consumers and background workers, assembles the routes
+/// and binds the listener.
 pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<App> {
     let database = Database::open(
         &config.postgres,
@@ -33,18 +44,37 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         .postgres(&database)
         .redis(&redis)
         .rabbitmq(&broker);
+    let outbox = OutboxSignal::default();
+    let deps = Deps {
+        database: database.clone(),
+        redis,
+        outbox: outbox.clone(),
+        reservations: config.reservations.clone(),
+    };
     let router = common::http::router(
-        http::routes(),
+        http::routes(AppState {
+            deps: deps.clone(),
+            authenticator: Authenticator::remote(&config.tokens),
+        }),
         readiness,
         Registry::default(),
         config.http.request_timeout,
     );
+    let mut app = App::bind(SERVICE, &config.http, router, shutdown.clone()).await?;
+    for consumer in
+        messaging::spawn_consumers(&deps, &broker, config.amqp.purchase_queue_shards, &shutdown)
+    {
+        app = app.with_task(consumer);
+    }
     let relay = spawn_relay(
         database.pool().clone(),
         broker.clone(),
-        OutboxSignal::default(),
+        outbox,
         shutdown.clone(),
     );
-    let app = App::bind(SERVICE, &config.http, router, shutdown.clone()).await?;
-    Ok(app.with_task(relay).with_broker(broker))
+    Ok(app
+        .with_task(holds::spawn_sweeper(deps.clone(), shutdown.clone()))
+        .with_task(counters::spawn_keeper(deps, shutdown))
+        .with_task(relay)
+        .with_broker(broker))
 }

@@ -1,23 +1,41 @@
-//! The public routes of client-service (axum only): each path either handled here (purchase
-//! intake, as it arrives) or forwarded unchanged to the service that owns it. The operational
-//! routes are added around these by `common::http::router`.
+//! The public routes of client-service (axum only): purchases are handled here, every other
+//! path is forwarded unchanged to the service that owns it. The operational routes are added
+//! around these by `common::http::router`.
 
+mod error;
 pub mod proxy;
+mod purchases;
 
-use axum::Router;
+use axum::{
+    Router,
+    routing::{get, post},
+};
 
+use crate::flows::Deps;
 use proxy::Upstream;
+
+/// Handlers get the flows' dependencies and the token verifier.
+pub type AppState = common::http::AppState<Deps>;
 
 /// The services the gateway forwards to.
 pub struct Upstreams {
     pub accounts: Upstream,
     pub events: Upstream,
+    pub orders: Upstream,
 }
 
-pub fn routes(upstreams: Upstreams) -> Router {
+pub fn routes(state: AppState, upstreams: Upstreams) -> Router {
+    let purchases = Router::new()
+        .route("/v1/purchases", post(purchases::request_purchase))
+        .route("/v1/purchases/{id}", get(purchases::purchase))
+        .route("/v1/purchases/{id}/stream", get(purchases::stream))
+        .with_state(state);
     let events = upstreams
         .events
         .routes(&["/v1/venues", "/v1/events", "/v1/events/{*rest}"]);
+    let orders = upstreams
+        .orders
+        .routes(&["/v1/orders", "/v1/orders/{*rest}"]);
     upstreams
         .accounts
         .routes(&[
@@ -29,4 +47,6 @@ pub fn routes(upstreams: Upstreams) -> Router {
             "/.well-known/jwks.json",
         ])
         .merge(events)
+        .merge(orders)
+        .merge(purchases)
 }

@@ -1,17 +1,31 @@
 //! `spawn_app`: client-service built by the same `startup::build` as production, on a free port,
 //! with its own database, Redis prefix, broker namespace and bucket (`TestContext`).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
+use account_service::{
+    test_support::{TEST_AUDIENCE, TEST_ISSUER},
+    tokens::TokenIssuer,
+};
 use client_service::{
     config::{Config, UpstreamConfig},
     startup,
 };
 use common::{
-    config::LogFormat,
-    test_support::{TestApp, TestContext},
+    amqp::{Broker, ExchangeRole, OutgoingMessage, Topology},
+    config::{LogFormat, PostgresConfig, TokenVerificationConfig},
+    redis::RedisStore,
+    test_support::{TestApp, TestContext, eventually},
 };
+use contracts::{
+    Envelope, Message,
+    accounts::Role,
+    events::{EventPublishedV1, PublishedArea, PublishedTier},
+};
+use serde_json::Value;
+use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -20,21 +34,7 @@ pub(crate) async fn spawn_app() -> TestApp {
 /// Like `spawn_app`, with a chance to change the configuration first.
 pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let context = TestContext::new();
-    let mut config = Config {
-        http: context.http(),
-        log_format: LogFormat::Text,
-        redis: context.redis(),
-        amqp: context.amqp(),
-        upstreams: UpstreamConfig {
-            // Nothing listens on port 1: tests that need account-service use
-            // `spawn_gateway_with_accounts`.
-            account_url: "http://127.0.0.1:1".to_owned(),
-            event_url: "http://127.0.0.1:1".to_owned(),
-            connect_timeout: Duration::from_millis(500),
-            read_timeout: Duration::from_secs(5),
-            max_idle_connections_per_upstream: 16,
-        },
-    };
+    let mut config = base_config(&context);
     adjust(&mut config);
     context.track_topology(&startup::topology(&config));
     let shutdown = CancellationToken::new();
@@ -44,10 +44,315 @@ pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp 
     TestApp::start(app, shutdown, context)
 }
 
+fn base_config(context: &TestContext) -> Config {
+    Config {
+        http: context.http(),
+        log_format: LogFormat::Text,
+        redis: context.redis(),
+        amqp: context.amqp(),
+        tokens: TokenVerificationConfig {
+            issuer: TEST_ISSUER.to_owned(),
+            audience: TEST_AUDIENCE.to_owned(),
+            jwks_url: "http://127.0.0.1:1/jwks".to_owned(),
+            jwks_min_refresh_interval: Duration::from_secs(5),
+        },
+        upstreams: test_upstreams(),
+    }
+}
+
+/// Nothing listens on port 1: tests that need an upstream point to a real one.
+fn test_upstreams() -> UpstreamConfig {
+    UpstreamConfig {
+        account_url: "http://127.0.0.1:1".to_owned(),
+        event_url: "http://127.0.0.1:1".to_owned(),
+        order_url: "http://127.0.0.1:1".to_owned(),
+        connect_timeout: Duration::from_millis(500),
+        read_timeout: Duration::from_secs(5),
+        max_idle_connections_per_upstream: 16,
+    }
+}
+
 /// The gateway in front of a real account-service (each with its own isolation).
 pub(crate) async fn spawn_gateway_with_accounts() -> (TestApp, TestApp) {
     let accounts = account_service::test_support::spawn().await;
     let account_url = accounts.address.clone();
     let gateway = spawn_app_with(|config| config.upstreams.account_url = account_url).await;
     (gateway, accounts)
+}
+
+/// The purchase path for real: account-service (issuing tokens), order-service instances and
+/// gateways sharing one `TestContext`, so they share the broker namespace, the Redis prefix
+/// and the orders database.
+pub(crate) struct Pipeline {
+    pub(crate) gateways: Vec<TestApp>,
+    _orders: Vec<TestApp>,
+    pub(crate) context: Arc<TestContext>,
+    orders_database: PostgresConfig,
+    issuer: TokenIssuer,
+    _accounts: TestApp,
+}
+
+/// One gateway and one order-service.
+pub(crate) async fn spawn_pipeline() -> Pipeline {
+    spawn_pipeline_with(1, 1, |_| {}).await
+}
+
+pub(crate) async fn spawn_pipeline_with(
+    gateways: usize,
+    orders: usize,
+    adjust_orders: impl Fn(&mut order_service::config::Config),
+) -> Pipeline {
+    let (accounts, issuer) = account_service::test_support::spawn_with_issuer().await;
+    let jwks_url = accounts.url("/.well-known/jwks.json");
+    let context = Arc::new(TestContext::new());
+    let mut order_services = Vec::new();
+    let mut orders_database = None;
+    for _ in 0..orders {
+        let mut config =
+            order_service::test_support::config(&context, &jwks_url, TEST_ISSUER, TEST_AUDIENCE);
+        adjust_orders(&mut config);
+        orders_database = Some(config.postgres.clone());
+        order_services.push(order_service::test_support::spawn(context.clone(), config).await);
+    }
+    let order_url = order_services[0].address.clone();
+    let mut gateway_apps = Vec::new();
+    for _ in 0..gateways {
+        let config = Config {
+            tokens: TokenVerificationConfig {
+                issuer: TEST_ISSUER.to_owned(),
+                audience: TEST_AUDIENCE.to_owned(),
+                jwks_url: jwks_url.clone(),
+                jwks_min_refresh_interval: Duration::from_secs(5),
+            },
+            upstreams: UpstreamConfig {
+                order_url: order_url.clone(),
+                ..test_upstreams()
+            },
+            ..base_config(&context)
+        };
+        context.track_topology(&startup::topology(&config));
+        let shutdown = CancellationToken::new();
+        let app = startup::build(config, shutdown.clone())
+            .await
+            .expect("client-service builds");
+        gateway_apps.push(TestApp::start(app, shutdown, context.clone()));
+    }
+    Pipeline {
+        gateways: gateway_apps,
+        _orders: order_services,
+        context,
+        orders_database: orders_database.expect("at least one order-service"),
+        issuer,
+        _accounts: accounts,
+    }
+}
+
+/// An event on sale since a minute ago, as event-service would publish it.
+pub(crate) fn event_on_sale(per_buyer_limit: u32, tiers: Vec<PublishedTier>) -> EventPublishedV1 {
+    EventPublishedV1 {
+        event_id: Uuid::now_v7(),
+        organiser_id: Uuid::now_v7(),
+        sales_open_at: OffsetDateTime::now_utc() - time::Duration::minutes(1),
+        sales_close_at: None,
+        per_buyer_limit,
+        tiers,
+    }
+}
+
+/// A tier of `capacity` general-admission places in one area.
+pub(crate) fn standing_tier(capacity: u32) -> PublishedTier {
+    PublishedTier {
+        tier_id: Uuid::now_v7(),
+        price_minor: 4_500,
+        currency: "EUR".to_owned(),
+        seat_ids: Vec::new(),
+        areas: vec![PublishedArea {
+            area_id: Uuid::now_v7(),
+            capacity,
+        }],
+    }
+}
+
+/// A tier of `seats` numbered seats.
+pub(crate) fn seated_tier(seats: usize) -> PublishedTier {
+    PublishedTier {
+        tier_id: Uuid::now_v7(),
+        price_minor: 9_900,
+        currency: "EUR".to_owned(),
+        seat_ids: (0..seats).map(|_| Uuid::now_v7()).collect(),
+        areas: Vec::new(),
+    }
+}
+
+/// The outcome of one purchase request.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+}
+
+impl Pipeline {
+    /// A signed access token of a buyer that need not exist anywhere else.
+    pub(crate) fn buyer(&self, buyer_id: Uuid) -> String {
+        self.issuer
+            .access_token(buyer_id, Role::Buyer, Uuid::now_v7())
+            .expect("a token")
+    }
+
+    pub(crate) fn redis(&self) -> RedisStore {
+        RedisStore::open(&self.context.redis()).expect("redis")
+    }
+
+    /// Publishes `event` on the broker, as event-service does, and waits until order-service
+    /// has built its inventory and counters.
+    pub(crate) async fn publish(&self, event: &EventPublishedV1) {
+        let shutdown = CancellationToken::new();
+        let amqp = self.context.amqp();
+        let broker = Broker::start(
+            amqp.clone(),
+            Topology::new(&amqp.namespace, amqp.delivery_limit),
+            shutdown.clone(),
+        )
+        .await;
+        let envelope = Envelope::new(Uuid::now_v7(), event.clone());
+        let body = serde_json::to_vec(&envelope).expect("serialises");
+        broker
+            .publish(OutgoingMessage {
+                exchange: ExchangeRole::Events,
+                routing_key: EventPublishedV1::TYPE,
+                message_id: envelope.id,
+                correlation_id: envelope.correlation_id,
+                body: &body,
+            })
+            .await
+            .expect("published");
+        broker.close().await;
+        shutdown.cancel();
+        let redis = self.redis();
+        assert!(
+            eventually(Duration::from_secs(20), || async {
+                common::availability::is_built(&redis, event.event_id)
+                    .await
+                    .unwrap_or(false)
+            })
+            .await,
+            "order-service built the event's counters"
+        );
+    }
+
+    /// `POST /v1/purchases` through gateway number `gateway % gateways`.
+    pub(crate) async fn purchase(
+        &self,
+        gateway: usize,
+        token: &str,
+        key: &str,
+        body: &Value,
+    ) -> Answer {
+        let gateway = &self.gateways[gateway % self.gateways.len()];
+        let response = gateway
+            .client
+            .post(gateway.url("/v1/purchases"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("the gateway answers");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Answer { status, body }
+    }
+
+    /// `GET /v1/purchases/{id}` as the buyer of `token`.
+    pub(crate) async fn status(&self, token: &str, purchase_id: &str) -> Answer {
+        let gateway = &self.gateways[0];
+        let response = gateway
+            .client
+            .get(gateway.url(&format!("/v1/purchases/{purchase_id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the gateway answers");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Answer { status, body }
+    }
+
+    /// A connection to the orders database, for checking the invariants where they live.
+    pub(crate) async fn orders_db(&self) -> tokio_postgres::Client {
+        let mut config: tokio_postgres::Config = self
+            .orders_database
+            .server_url
+            .expose()
+            .parse()
+            .expect("a Postgres URL");
+        config.dbname(&self.orders_database.database);
+        common::postgres::connect(&config)
+            .await
+            .expect("orders database")
+    }
+
+    /// Waits until every purchase in `purchase_ids` has an order (reserved or rejected).
+    pub(crate) async fn wait_until_decided(&self, purchase_ids: &[Uuid]) {
+        let db = self.orders_db().await;
+        let ids = purchase_ids.to_vec();
+        let decided = eventually(Duration::from_secs(60), || async {
+            let row = db
+                .query_one(
+                    "SELECT count(*) FROM orders WHERE purchase_id = ANY($1)",
+                    &[&ids],
+                )
+                .await
+                .expect("count");
+            row.get::<_, i64>(0) == ids.len() as i64
+        })
+        .await;
+        assert!(
+            decided,
+            "every accepted purchase reached reserved or rejected"
+        );
+    }
+
+    /// The Redis counter of a tier, next to Postgres' count of its free places.
+    pub(crate) async fn counter_and_truth(&self, event_id: Uuid, tier_id: Uuid) -> (i64, i64) {
+        let counters = common::availability::read_remaining(&self.redis(), event_id)
+            .await
+            .expect("redis")
+            .unwrap_or_default();
+        let db = self.orders_db().await;
+        let truth: i64 = db
+            .query_one(
+                "SELECT count(*) FROM places WHERE event_id = $1 AND tier_id = $2 AND state = 'available'",
+                &[&event_id, &tier_id],
+            )
+            .await
+            .expect("count")
+            .get(0);
+        (counters.get(&tier_id).copied().unwrap_or(-1), truth)
+    }
+
+    /// Asserts no place is claimed twice and returns how many places are held.
+    pub(crate) async fn assert_no_double_sale(&self, event_id: Uuid) -> i64 {
+        let db = self.orders_db().await;
+        let row = db
+            .query_one(
+                "SELECT count(*), count(DISTINCT place_id) FROM order_places
+                 WHERE event_id = $1 AND active",
+                &[&event_id],
+            )
+            .await
+            .expect("count");
+        let (claims, places): (i64, i64) = (row.get(0), row.get(1));
+        assert_eq!(claims, places, "a place is in two active orders");
+        let held: i64 = db
+            .query_one(
+                "SELECT count(*) FROM places WHERE event_id = $1 AND state <> 'available'",
+                &[&event_id],
+            )
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(held, claims, "places and claims disagree");
+        held
+    }
 }

@@ -3,3 +3,4 @@
 mod gateway;
 mod health;
 mod helpers;
+mod purchases;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use futures::{StreamExt, future::BoxFuture};
 use lapin::{
+    Acker,
     message::Delivery,
     options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
     types::FieldTable,
@@ -37,7 +38,8 @@ pub fn decode<P: DeserializeOwned>(delivery: &Delivery) -> Result<Envelope<P>, H
         .map_err(|error| HandlerError::Permanent(anyhow::Error::new(error).context("decoding")))
 }
 
-type Handler = Arc<dyn Fn(Delivery) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync>;
+type BatchHandler =
+    Arc<dyn Fn(Vec<Delivery>) -> BoxFuture<'static, Vec<Result<(), HandlerError>>> + Send + Sync>;
 
 /// What a consumer needs to run.
 pub struct ConsumerSpec {
@@ -47,8 +49,20 @@ pub struct ConsumerSpec {
     pub prefetch_count: u16,
 }
 
-/// Starts consuming `spec.queue`; the task ends after `shutdown`, once in-flight messages are
-/// handled and acked.
+/// What a batch consumer needs to run.
+pub struct BatchConsumerSpec {
+    pub queue: String,
+    /// Unacked messages the broker may send ahead of time.
+    pub prefetch_count: u16,
+    /// Most deliveries handed to the handler at once; a batch is whatever has arrived, so a
+    /// quiet queue gets batches of one without waiting.
+    pub max_batch: usize,
+    /// Batches handled at the same time.
+    pub concurrent_batches: usize,
+}
+
+/// Starts consuming `spec.queue` one message per handler call; the task ends after
+/// `shutdown`, once in-flight messages are handled and acked.
 pub fn spawn_consumer<F, Fut>(
     broker: Broker,
     spec: ConsumerSpec,
@@ -59,7 +73,50 @@ where
     F: Fn(Delivery) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
 {
-    let handler: Handler = Arc::new(move |delivery| Box::pin(handler(delivery)));
+    let handler = Arc::new(handler);
+    let batch_handler: BatchHandler = Arc::new(move |deliveries: Vec<Delivery>| {
+        let handler = handler.clone();
+        Box::pin(async move {
+            let mut outcomes = Vec::with_capacity(deliveries.len());
+            for delivery in deliveries {
+                outcomes.push(handler(delivery).await);
+            }
+            outcomes
+        })
+    });
+    let spec = BatchConsumerSpec {
+        queue: spec.queue,
+        prefetch_count: spec.prefetch_count,
+        max_batch: 1,
+        concurrent_batches: usize::from(spec.prefetch_count),
+    };
+    run(broker, spec, batch_handler, shutdown)
+}
+
+/// Starts consuming `spec.queue` in batches: the handler gets the deliveries that are ready
+/// (at most `max_batch`) and answers one outcome per delivery, in order. Each delivery is
+/// settled after the handler returned, so a batch committed in one transaction is acked only
+/// after its commit.
+pub fn spawn_batch_consumer<F, Fut>(
+    broker: Broker,
+    spec: BatchConsumerSpec,
+    handler: F,
+    shutdown: CancellationToken,
+) -> JoinHandle<()>
+where
+    F: Fn(Vec<Delivery>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<Result<(), HandlerError>>> + Send + 'static,
+{
+    let handler: BatchHandler = Arc::new(move |deliveries| Box::pin(handler(deliveries)));
+    run(broker, spec, handler, shutdown)
+}
+
+fn run(
+    broker: Broker,
+    spec: BatchConsumerSpec,
+    handler: BatchHandler,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let queue = broker.topology().queue(&spec.queue);
         while let Some(channel) = broker.consumer_channel(&shutdown).await {
@@ -81,8 +138,8 @@ where
 async fn consume(
     channel: &lapin::Channel,
     queue: &str,
-    spec: &ConsumerSpec,
-    handler: &Handler,
+    spec: &BatchConsumerSpec,
+    handler: &BatchHandler,
     shutdown: &CancellationToken,
 ) -> lapin::Result<()> {
     channel
@@ -97,21 +154,30 @@ async fn consume(
         )
         .await?;
     tracing::info!(queue, prefetch = spec.prefetch_count, "consuming");
-    let deliveries = consumer.take_until(shutdown.cancelled());
+    let deliveries = consumer
+        .take_until(shutdown.cancelled())
+        .filter_map(|delivery| async move {
+            delivery
+                .inspect_err(|error| tracing::warn!(%error, queue, "delivery error"))
+                .ok()
+        })
+        .ready_chunks(spec.max_batch.max(1));
     deliveries
-        .for_each_concurrent(usize::from(spec.prefetch_count), |delivery| async move {
-            match delivery {
-                Ok(delivery) => settle(delivery, handler).await,
-                Err(error) => tracing::warn!(%error, queue, "delivery error"),
+        .for_each_concurrent(spec.concurrent_batches.max(1), |batch| async move {
+            let ackers: Vec<Acker> = batch
+                .iter()
+                .map(|delivery| delivery.acker.clone())
+                .collect();
+            let outcomes = handler(batch).await;
+            for (acker, outcome) in ackers.iter().zip(outcomes) {
+                settle(acker, outcome).await;
             }
         })
         .await;
     Ok(())
 }
 
-async fn settle(delivery: Delivery, handler: &Handler) {
-    let acker = delivery.acker.clone();
-    let outcome = handler(delivery).await;
+async fn settle(acker: &Acker, outcome: Result<(), HandlerError>) {
     let settled = match outcome {
         Ok(()) => acker.ack(BasicAckOptions::default()).await,
         Err(HandlerError::Transient(error)) => {

@@ -7,6 +7,8 @@ pub mod outbox;
 pub mod topology;
 
 pub use broker::{Broker, OutgoingMessage, PublishError};
-pub use consumer::{ConsumerSpec, HandlerError, decode, spawn_consumer};
+pub use consumer::{
+    BatchConsumerSpec, ConsumerSpec, HandlerError, decode, spawn_batch_consumer, spawn_consumer,
+};
 pub use outbox::{OutboxSignal, spawn_relay};
 pub use topology::{ExchangeRole, QueueSpec, Topology};

@@ -207,9 +207,12 @@ pub async fn published_inventory(
         .await?;
     let seats = client
         .query(
+            // Venue order, which order-service keeps: neighbours in a row stay neighbours.
             "SELECT ts.tier_id, s.id FROM tier_sections ts
              JOIN venue_seats s ON s.section_id = ts.section_id
-             WHERE ts.event_id = $1",
+             JOIN venue_sections vs ON vs.id = s.section_id
+             WHERE ts.event_id = $1
+             ORDER BY vs.position, s.row_position, s.seat_number",
             &[&event_id],
         )
         .await?;

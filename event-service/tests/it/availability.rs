@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use common::{availability::remaining_key, redis::RedisStore};
+use common::{
+    availability::{SalesTerms, reconcile},
+    redis::RedisStore,
+};
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::Value;
@@ -28,15 +31,21 @@ async fn published_event(catalog: &Catalog) -> (String, String) {
 /// Sets a tier's counter the way order-service does.
 async fn set_remaining(catalog: &Catalog, event_id: &str, tier_id: &str, remaining: i64) {
     let redis = RedisStore::open(&catalog.events.context.redis()).expect("redis");
-    let key = remaining_key(&redis, event_id.parse().expect("uuid"));
-    let mut connection = redis.connection();
-    redis::cmd("HSET")
-        .arg(&key)
-        .arg(tier_id)
-        .arg(remaining)
-        .query_async::<()>(&mut connection)
-        .await
-        .expect("HSET");
+    let terms = SalesTerms {
+        open_at: time::OffsetDateTime::now_utc(),
+        close_at: None,
+        per_buyer_limit: 4,
+    };
+    let tier_id = tier_id.parse().expect("uuid");
+    reconcile(
+        &redis,
+        event_id.parse().expect("uuid"),
+        terms,
+        &[(tier_id, remaining)],
+        &[],
+    )
+    .await
+    .expect("counters written");
 }
 
 #[tokio::test]

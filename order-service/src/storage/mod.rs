@@ -1,4 +1,7 @@
-//! Everything SQL of order-service: its embedded migrations (in `migrations/`, applied at start)
-//! and, as use cases arrive, one function per statement. Rows never leave this module.
+//! Everything SQL of order-service: its embedded migrations (in `migrations/`, applied at
+//! start) and one function per statement. Rows never leave this module.
+
+pub mod inventory;
+pub mod orders;
 
 refinery::embed_migrations!("migrations");

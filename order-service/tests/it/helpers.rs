@@ -1,12 +1,10 @@
 //! `spawn_app`: order-service built by the same `startup::build` as production, on a free port,
-//! with its own database, Redis prefix, broker namespace and bucket (`TestContext`).
+//! with its own database, Redis prefix and broker namespace (`TestContext`).
 
-use common::{
-    config::LogFormat,
-    test_support::{TestApp, TestContext},
-};
-use order_service::{config::Config, startup};
-use tokio_util::sync::CancellationToken;
+use std::sync::Arc;
+
+use common::test_support::{TestApp, TestContext};
+use order_service::{config::Config, test_support};
 
 pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -14,19 +12,9 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with a chance to change the configuration first.
 pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let context = TestContext::new();
-    let mut config = Config {
-        http: context.http(),
-        log_format: LogFormat::Text,
-        postgres: context.postgres("orders"),
-        redis: context.redis(),
-        amqp: context.amqp(),
-    };
+    let context = Arc::new(TestContext::new());
+    // Tests of order-service alone send no tokens: nothing listens on port 1.
+    let mut config = test_support::config(&context, "http://127.0.0.1:1/jwks", "test", "test");
     adjust(&mut config);
-    context.track_topology(&startup::topology(&config));
-    let shutdown = CancellationToken::new();
-    let app = startup::build(config, shutdown.clone())
-        .await
-        .expect("order-service builds");
-    TestApp::start(app, shutdown, context)
+    test_support::spawn(context, config).await
 }

@@ -1,0 +1,68 @@
+//! The use cases client-service handles itself (everything else is forwarded): purchase
+//! intake and purchase status.
+
+pub mod idempotency;
+pub mod purchases;
+pub mod status;
+
+use std::collections::BTreeMap;
+
+use common::{amqp::Broker, redis::RedisStore};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What the flows need, built once in `startup`.
+#[derive(Clone)]
+pub struct Deps {
+    pub redis: RedisStore,
+    pub broker: Broker,
+    pub updates: status::PurchaseUpdates,
+    /// Asked only on the rare path where an event has no counters: is it an event at all?
+    pub catalog: Catalog,
+    pub purchase_queue_shards: u16,
+}
+
+/// event-service's public catalog, for telling an unknown event from one being rebuilt.
+#[derive(Clone)]
+pub struct Catalog {
+    pub http: reqwest::Client,
+    pub event_url: String,
+}
+
+/// A purchase refused before it was queued; stored as the answer of its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    UnknownEvent,
+    UnknownTier(Uuid),
+    UnknownSeat(Uuid),
+    SoldOut(Uuid),
+    #[serde(with = "time::serde::rfc3339")]
+    NotOpen(OffsetDateTime),
+    Closed,
+    OverLimit {
+        allowance: u32,
+    },
+}
+
+/// Everything but `202 Accepted`; `http::error` maps each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum PurchaseError {
+    #[error("some fields are invalid")]
+    Invalid(BTreeMap<String, String>),
+    #[error("the purchase was refused")]
+    Refused(Refusal),
+    #[error("this Idempotency-Key was used with a different request")]
+    KeyReused,
+    #[error("no such purchase")]
+    NotFound,
+    /// Nothing was queued and nothing changed: retry after `retry_after_seconds`.
+    #[error("{reason}")]
+    Unavailable {
+        reason: &'static str,
+        retry_after_seconds: u64,
+    },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}

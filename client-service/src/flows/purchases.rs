@@ -1,0 +1,367 @@
+//! Purchase intake: validate, claim the idempotency key, admit in one Redis script (sales
+//! window, per-buyer limit, places left), then queue `purchase.requested` and wait for the
+//! broker's confirm. Nothing is answered 202 that is not safely queued; a refused or failed
+//! request gives its places back.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use common::{
+    amqp::{ExchangeRole, OutgoingMessage},
+    availability::{self, Admission, Settlement},
+};
+use contracts::{
+    Envelope,
+    purchases::{
+        MAX_PLACES_PER_PURCHASE, PurchaseAccepted, PurchaseRequest, PurchaseRequestedV1,
+        PurchaseStatus, PurchaseView, Selection, purchase_routing_key,
+    },
+};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    Deps, PurchaseError, Refusal,
+    idempotency::{self, Answer},
+    status,
+};
+
+/// How long a repeat waits for the first request with its key to be answered.
+const REPEAT_WAIT: Duration = Duration::from_secs(5);
+const REPEAT_POLL: Duration = Duration::from_millis(10);
+const MAX_IDEMPOTENCY_KEY_LENGTH: usize = 255;
+
+pub async fn request_purchase(
+    deps: &Deps,
+    buyer_id: Uuid,
+    idempotency_key: &str,
+    request: &PurchaseRequest,
+) -> Result<PurchaseAccepted, PurchaseError> {
+    let selection = validate(idempotency_key, request)?;
+    let fingerprint = fingerprint(request);
+    if let Some(existing) =
+        idempotency::claim(&deps.redis, buyer_id, idempotency_key, &fingerprint).await?
+    {
+        return repeat(deps, buyer_id, idempotency_key, &fingerprint, existing).await;
+    }
+    let outcome = admit_and_queue(deps, buyer_id, request.event_id, selection).await;
+    let answer = match &outcome {
+        Ok(accepted) => Answer::Accepted {
+            purchase_id: accepted.purchase_id,
+        },
+        Err(PurchaseError::Refused(refusal)) => Answer::Refused(refusal.clone()),
+        Err(_) => {
+            // Nothing was queued: the key is free for the client's retry.
+            idempotency::release(&deps.redis, buyer_id, idempotency_key).await?;
+            return outcome;
+        }
+    };
+    idempotency::answer(&deps.redis, buyer_id, idempotency_key, &fingerprint, answer).await?;
+    outcome
+}
+
+async fn admit_and_queue(
+    deps: &Deps,
+    buyer_id: Uuid,
+    event_id: Uuid,
+    selection: Selection,
+) -> Result<PurchaseAccepted, PurchaseError> {
+    let purchase_id = Uuid::now_v7();
+    let now = OffsetDateTime::now_utc();
+    let admission = availability::admit(
+        &deps.redis,
+        event_id,
+        buyer_id,
+        purchase_id,
+        &selection,
+        now,
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    let refusal = match admission {
+        Admission::Admitted => None,
+        Admission::Unavailable => return Err(not_on_sale(deps, event_id).await),
+        Admission::NotOpen { opens_at } => Some(Refusal::NotOpen(opens_at)),
+        Admission::Closed => Some(Refusal::Closed),
+        Admission::UnknownTier(tier_id) => Some(Refusal::UnknownTier(tier_id)),
+        Admission::UnknownSeat(seat_id) => Some(Refusal::UnknownSeat(seat_id)),
+        Admission::SoldOut(tier_id) => Some(Refusal::SoldOut(tier_id)),
+        Admission::OverLimit { allowance } => Some(Refusal::OverLimit { allowance }),
+    };
+    if let Some(refusal) = refusal {
+        return Err(PurchaseError::Refused(refusal));
+    }
+    let queued = queue(deps, buyer_id, event_id, purchase_id, selection, now).await;
+    if let Err(error) = queued {
+        tracing::warn!(error = format!("{error:#}"), %purchase_id, "purchase not queued");
+        availability::settle(
+            &deps.redis,
+            event_id,
+            &[(purchase_id, Settlement::GivenBack)],
+        )
+        .await
+        .map_err(anyhow::Error::from)?;
+        return Err(PurchaseError::Unavailable {
+            reason: "the purchase could not be queued; nothing was reserved",
+            retry_after_seconds: 1,
+        });
+    }
+    Ok(PurchaseAccepted {
+        purchase_id,
+        status: PurchaseStatus::Queued,
+    })
+}
+
+/// Records the purchase as queued (before publishing, so that no later status is overwritten)
+/// and publishes it, waiting for the broker's confirm.
+async fn queue(
+    deps: &Deps,
+    buyer_id: Uuid,
+    event_id: Uuid,
+    purchase_id: Uuid,
+    selection: Selection,
+    requested_at: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let view = PurchaseView {
+        purchase_id,
+        event_id,
+        status: PurchaseStatus::Queued,
+        order_id: None,
+        seats: Vec::new(),
+        amount_minor: None,
+        currency: None,
+        hold_expires_at: None,
+        reason: None,
+    };
+    status::record(&deps.redis, buyer_id, &view).await?;
+    let envelope = Envelope::new(
+        purchase_id,
+        PurchaseRequestedV1 {
+            purchase_id,
+            buyer_id,
+            event_id,
+            selection,
+            requested_at,
+        },
+    );
+    let body = serde_json::to_vec(&envelope)?;
+    deps.broker
+        .publish(OutgoingMessage {
+            exchange: ExchangeRole::Commands,
+            routing_key: &purchase_routing_key(event_id, deps.purchase_queue_shards),
+            message_id: envelope.id,
+            correlation_id: purchase_id,
+            body: &body,
+        })
+        .await?;
+    Ok(())
+}
+
+/// The event has no counters: an unknown event (404), or one whose counters order-service is
+/// rebuilding (503).
+async fn not_on_sale(deps: &Deps, event_id: Uuid) -> PurchaseError {
+    let url = format!("{}/v1/events/{event_id}", deps.catalog.event_url);
+    match deps.catalog.http.get(url).send().await {
+        Ok(response) if response.status() == reqwest::StatusCode::NOT_FOUND => {
+            PurchaseError::Refused(Refusal::UnknownEvent)
+        }
+        _ => PurchaseError::Unavailable {
+            reason: "availability of this event is being rebuilt; nothing was reserved",
+            retry_after_seconds: 1,
+        },
+    }
+}
+
+/// A repeat of a key: the first answer, once there is one.
+async fn repeat(
+    deps: &Deps,
+    buyer_id: Uuid,
+    idempotency_key: &str,
+    fingerprint: &str,
+    mut claim: idempotency::Claim,
+) -> Result<PurchaseAccepted, PurchaseError> {
+    let deadline = tokio::time::Instant::now() + REPEAT_WAIT;
+    loop {
+        if claim.fingerprint != fingerprint {
+            return Err(PurchaseError::KeyReused);
+        }
+        match claim.answer {
+            Some(Answer::Accepted { purchase_id }) => {
+                return Ok(PurchaseAccepted {
+                    purchase_id,
+                    status: PurchaseStatus::Queued,
+                });
+            }
+            Some(Answer::Refused(refusal)) => return Err(PurchaseError::Refused(refusal)),
+            None => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(REPEAT_POLL).await;
+        match idempotency::read(&deps.redis, buyer_id, idempotency_key).await? {
+            Some(current) => claim = current,
+            None => break,
+        }
+    }
+    Err(PurchaseError::Unavailable {
+        reason: "the first request with this Idempotency-Key is still being handled",
+        retry_after_seconds: 1,
+    })
+}
+
+fn validate(idempotency_key: &str, request: &PurchaseRequest) -> Result<Selection, PurchaseError> {
+    let mut errors = BTreeMap::new();
+    if idempotency_key.is_empty()
+        || idempotency_key.len() > MAX_IDEMPOTENCY_KEY_LENGTH
+        || !idempotency_key.bytes().all(|byte| byte.is_ascii_graphic())
+    {
+        errors.insert(
+            "Idempotency-Key".to_owned(),
+            format!("1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters"),
+        );
+    }
+    let max = MAX_PLACES_PER_PURCHASE;
+    let selection = match (request.tier_id, request.quantity, &request.seat_ids) {
+        (Some(tier_id), Some(quantity), None) => {
+            if quantity == 0 || quantity as usize > max {
+                errors.insert("quantity".to_owned(), format!("must be 1 to {max}"));
+            }
+            Some(Selection::BestAvailable { tier_id, quantity })
+        }
+        (None, None, Some(seat_ids)) => {
+            let mut distinct = seat_ids.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            if seat_ids.is_empty() || seat_ids.len() > max {
+                errors.insert("seat_ids".to_owned(), format!("must name 1 to {max} seats"));
+            } else if distinct.len() != seat_ids.len() {
+                errors.insert("seat_ids".to_owned(), "names a seat twice".to_owned());
+            }
+            Some(Selection::Seats {
+                seat_ids: seat_ids.clone(),
+            })
+        }
+        (Some(_), None, None) => {
+            errors.insert("quantity".to_owned(), "is required with tier_id".to_owned());
+            None
+        }
+        (None, Some(_), None) => {
+            errors.insert("tier_id".to_owned(), "is required with quantity".to_owned());
+            None
+        }
+        _ => {
+            errors.insert(
+                "selection".to_owned(),
+                "give either tier_id and quantity, or seat_ids".to_owned(),
+            );
+            None
+        }
+    };
+    match selection {
+        Some(selection) if errors.is_empty() => Ok(selection),
+        _ => Err(PurchaseError::Invalid(errors)),
+    }
+}
+
+/// The request's identity for idempotency: a hash of its canonical JSON.
+fn fingerprint(request: &PurchaseRequest) -> String {
+    let canonical = serde_json::to_vec(request).unwrap_or_default();
+    Sha256::digest(canonical)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The purchase's status, for its buyer only (anyone else gets the same 404 as for a purchase
+/// that does not exist).
+pub async fn purchase(
+    deps: &Deps,
+    buyer_id: Uuid,
+    purchase_id: Uuid,
+) -> Result<PurchaseView, PurchaseError> {
+    match status::read(&deps.redis, purchase_id).await? {
+        Some((owner, view)) if owner == buyer_id => Ok(view),
+        _ => Err(PurchaseError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(
+        tier: Option<Uuid>,
+        quantity: Option<u32>,
+        seats: Option<Vec<Uuid>>,
+    ) -> PurchaseRequest {
+        PurchaseRequest {
+            event_id: Uuid::now_v7(),
+            tier_id: tier,
+            quantity,
+            seat_ids: seats,
+        }
+    }
+
+    fn invalid_fields(result: Result<Selection, PurchaseError>) -> Vec<String> {
+        match result {
+            Err(PurchaseError::Invalid(errors)) => errors.into_keys().collect(),
+            other => panic!("expected a validation failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_tier_and_quantity_or_distinct_seats_are_a_selection() {
+        let tier = Uuid::now_v7();
+        assert_eq!(
+            validate("k", &request(Some(tier), Some(2), None)).ok(),
+            Some(Selection::BestAvailable {
+                tier_id: tier,
+                quantity: 2
+            })
+        );
+        let seat = Uuid::now_v7();
+        assert!(validate("k", &request(None, None, Some(vec![seat]))).is_ok());
+    }
+
+    #[test]
+    fn every_malformed_selection_names_its_field() {
+        let tier = Some(Uuid::now_v7());
+        let seat = Uuid::now_v7();
+        assert_eq!(
+            invalid_fields(validate("k", &request(tier, Some(0), None))),
+            ["quantity"]
+        );
+        assert_eq!(
+            invalid_fields(validate("k", &request(tier, Some(11), None))),
+            ["quantity"]
+        );
+        assert_eq!(
+            invalid_fields(validate("k", &request(tier, None, None))),
+            ["quantity"]
+        );
+        assert_eq!(
+            invalid_fields(validate("k", &request(None, None, Some(vec![seat, seat])))),
+            ["seat_ids"]
+        );
+        assert_eq!(
+            invalid_fields(validate("k", &request(tier, Some(1), Some(vec![seat])))),
+            ["selection"]
+        );
+        assert_eq!(
+            invalid_fields(validate("bad key", &request(tier, Some(1), None))),
+            ["Idempotency-Key"]
+        );
+    }
+
+    #[test]
+    fn the_same_request_has_the_same_fingerprint() {
+        let body = request(Some(Uuid::now_v7()), Some(1), None);
+        assert_eq!(fingerprint(&body), fingerprint(&body.clone()));
+        let other = PurchaseRequest {
+            quantity: Some(2),
+            ..body.clone()
+        };
+        assert_ne!(fingerprint(&body), fingerprint(&other));
+    }
+}

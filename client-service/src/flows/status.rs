@@ -1,0 +1,150 @@
+//! Where each purchase stands, as client-service knows it: a Redis record per purchase
+//! (`queued` at intake, then whatever order-service's events say), and a hub that pushes every
+//! change to the watchers connected to this instance.
+//!
+//! Whichever instance consumes an order event writes the record; the same script publishes
+//! the new view on a Redis channel every instance listens to, so a watcher learns the change
+//! wherever it is connected, without anyone polling Postgres.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex},
+    time::Duration,
+};
+
+use common::redis::RedisStore;
+use contracts::purchases::PurchaseView;
+use futures::StreamExt;
+use redis::{AsyncCommands, Script};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// How long a purchase's status is kept after its last change.
+const RECORD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+const RESUBSCRIBE_BACKOFF: Duration = Duration::from_millis(500);
+
+// KEYS: record; ARGV: rank buyer view ttl channel
+// Statuses only move forward, so a late or redelivered event cannot bring back an old one.
+static ADVANCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local rank = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
+if tonumber(ARGV[1]) <= rank then return 0 end
+redis.call('HSET', KEYS[1], 'rank', ARGV[1], 'buyer', ARGV[2], 'view', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[3])
+return 1
+",
+    )
+});
+
+fn record_key(redis: &RedisStore, purchase_id: Uuid) -> String {
+    redis.key(&format!("purchase:{purchase_id}"))
+}
+
+fn updates_channel(redis: &RedisStore) -> String {
+    redis.key("purchase-updates")
+}
+
+/// Stores `view` as the purchase's status unless it already has this status or a later one.
+pub async fn record(redis: &RedisStore, buyer_id: Uuid, view: &PurchaseView) -> anyhow::Result<()> {
+    let json = serde_json::to_string(view)?;
+    let _advanced: i64 = ADVANCE
+        .key(record_key(redis, view.purchase_id))
+        .arg(view.status.rank())
+        .arg(buyer_id.to_string())
+        .arg(json)
+        .arg(RECORD_TTL.as_secs())
+        .arg(updates_channel(redis))
+        .invoke_async(&mut redis.connection())
+        .await?;
+    Ok(())
+}
+
+/// The purchase's status and its buyer, if the purchase is known.
+pub async fn read(
+    redis: &RedisStore,
+    purchase_id: Uuid,
+) -> anyhow::Result<Option<(Uuid, PurchaseView)>> {
+    let (buyer, view): (Option<String>, Option<String>) = redis
+        .connection()
+        .hmget(record_key(redis, purchase_id), &["buyer", "view"])
+        .await?;
+    let (Some(buyer), Some(view)) = (buyer, view) else {
+        return Ok(None);
+    };
+    Ok(Some((buyer.parse()?, serde_json::from_str(&view)?)))
+}
+
+type Watchers = Arc<Mutex<HashMap<Uuid, broadcast::Sender<PurchaseView>>>>;
+
+/// The watchers of this instance, fed from the Redis channel. Cheap to clone.
+#[derive(Clone)]
+pub struct PurchaseUpdates {
+    watchers: Watchers,
+}
+
+impl PurchaseUpdates {
+    /// Subscribes (and resubscribes after a drop) until `shutdown`.
+    pub fn start(redis: RedisStore, shutdown: CancellationToken) -> Self {
+        let watchers: Watchers = Arc::default();
+        tokio::spawn(listen(redis, watchers.clone(), shutdown));
+        Self { watchers }
+    }
+
+    /// Every later change of `purchase_id`'s status.
+    pub fn watch(&self, purchase_id: Uuid) -> broadcast::Receiver<PurchaseView> {
+        let mut watchers = lock(&self.watchers);
+        watchers.retain(|_, sender| sender.receiver_count() > 0);
+        watchers
+            .entry(purchase_id)
+            .or_insert_with(|| broadcast::channel(8).0)
+            .subscribe()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn listen(redis: RedisStore, watchers: Watchers, shutdown: CancellationToken) {
+    let channel = updates_channel(&redis);
+    while !shutdown.is_cancelled() {
+        let subscribed = async {
+            let mut pubsub = redis.pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match subscribed.await {
+            Ok(pubsub) => {
+                let messages = pubsub.into_on_message().take_until(shutdown.cancelled());
+                let mut messages = std::pin::pin!(messages);
+                while let Some(message) = messages.next().await {
+                    let Ok(payload) = message.get_payload::<String>() else {
+                        continue;
+                    };
+                    match serde_json::from_str::<PurchaseView>(&payload) {
+                        Ok(view) => dispatch(&watchers, view),
+                        Err(error) => tracing::warn!(%error, "unreadable purchase update"),
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot subscribe to purchase updates"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(RESUBSCRIBE_BACKOFF) => {}
+        }
+    }
+}
+
+fn dispatch(watchers: &Watchers, view: PurchaseView) {
+    let watchers = lock(watchers);
+    if let Some(sender) = watchers.get(&view.purchase_id) {
+        // No receiver left only means the watcher went away.
+        let _ = sender.send(view);
+    }
+}

@@ -1,0 +1,123 @@
+//! The broker side of client-service: order events update the purchase status records (and,
+//! through them, every watcher's stream).
+
+use common::amqp::{
+    Broker, ConsumerSpec, ExchangeRole, HandlerError, QueueSpec, Topology, decode, spawn_consumer,
+};
+use contracts::{
+    Message,
+    purchases::{
+        OrderCancelledV1, OrderExpiredV1, OrderRejectedV1, OrderReleasedV1, OrderReservedV1,
+        PurchaseStatus, PurchaseView,
+    },
+};
+use lapin::message::Delivery;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::flows::{Deps, status};
+
+const STATUS_QUEUE: &str = "client.purchase-status";
+
+pub fn with_queues(topology: Topology) -> Topology {
+    topology.with_queue(
+        QueueSpec::new(STATUS_QUEUE)
+            .bind(ExchangeRole::Events, OrderReservedV1::TYPE)
+            .bind(ExchangeRole::Events, OrderRejectedV1::TYPE)
+            .bind(ExchangeRole::Events, OrderExpiredV1::TYPE)
+            .bind(ExchangeRole::Events, OrderCancelledV1::TYPE),
+    )
+}
+
+pub fn spawn_consumers(
+    deps: &Deps,
+    broker: &Broker,
+    shutdown: &CancellationToken,
+) -> JoinHandle<()> {
+    let deps = deps.clone();
+    spawn_consumer(
+        broker.clone(),
+        ConsumerSpec {
+            queue: STATUS_QUEUE.to_owned(),
+            prefetch_count: 256,
+        },
+        move |delivery| {
+            let deps = deps.clone();
+            async move { apply(&deps, &delivery).await }
+        },
+        shutdown.clone(),
+    )
+}
+
+async fn apply(deps: &Deps, delivery: &Delivery) -> Result<(), HandlerError> {
+    let (buyer_id, view) = view_of(delivery)?;
+    status::record(&deps.redis, buyer_id, &view)
+        .await
+        .map_err(HandlerError::Transient)
+}
+
+/// The purchase's new status as the message tells it.
+fn view_of(delivery: &Delivery) -> Result<(Uuid, PurchaseView), HandlerError> {
+    let routing_key = delivery.routing_key.as_str();
+    let view = |purchase_id, event_id, status| PurchaseView {
+        purchase_id,
+        event_id,
+        status,
+        order_id: None,
+        seats: Vec::new(),
+        amount_minor: None,
+        currency: None,
+        hold_expires_at: None,
+        reason: None,
+    };
+    let released = |order: OrderReleasedV1, status| {
+        (
+            order.buyer_id,
+            PurchaseView {
+                order_id: Some(order.order_id),
+                ..view(order.purchase_id, order.event_id, status)
+            },
+        )
+    };
+    Ok(match routing_key {
+        OrderReservedV1::TYPE => {
+            let order = decode::<OrderReservedV1>(delivery)?.payload;
+            (
+                order.buyer_id,
+                PurchaseView {
+                    order_id: Some(order.order_id),
+                    seats: order.places,
+                    amount_minor: Some(order.amount_minor),
+                    currency: Some(order.currency),
+                    hold_expires_at: Some(order.hold_expires_at),
+                    ..view(order.purchase_id, order.event_id, PurchaseStatus::Reserved)
+                },
+            )
+        }
+        OrderRejectedV1::TYPE => {
+            let order = decode::<OrderRejectedV1>(delivery)?.payload;
+            (
+                order.buyer_id,
+                PurchaseView {
+                    order_id: Some(order.order_id),
+                    reason: Some(order.reason),
+                    ..view(order.purchase_id, order.event_id, PurchaseStatus::Rejected)
+                },
+            )
+        }
+        OrderExpiredV1::TYPE => released(
+            decode::<OrderExpiredV1>(delivery)?.payload.0,
+            PurchaseStatus::Expired,
+        ),
+        OrderCancelledV1::TYPE => released(
+            decode::<OrderCancelledV1>(delivery)?.payload.0,
+            PurchaseStatus::Cancelled,
+        ),
+        other => {
+            return Err(HandlerError::Permanent(anyhow::anyhow!(
+                "unexpected message {other}"
+            )));
+        }
+    })
+}

@@ -1,0 +1,504 @@
+//! The purchase path end to end, against real Postgres, Redis and RabbitMQ: intake in
+//! client-service, the queue, reservation in order-service, and the statuses coming back.
+
+use std::{collections::HashMap, time::Duration};
+
+use common::test_support::eventually;
+use futures::{StreamExt, stream};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{
+    Pipeline, event_on_sale, seated_tier, spawn_pipeline, spawn_pipeline_with, standing_tier,
+};
+
+fn tier_body(event_id: Uuid, tier_id: Uuid, quantity: u32) -> Value {
+    json!({"event_id": event_id, "tier_id": tier_id, "quantity": quantity})
+}
+
+fn accepted_id(answer: &crate::helpers::Answer) -> Uuid {
+    answer.body["purchase_id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a purchase id")
+}
+
+/// Fires `attempts` (buyer, quantity) purchase requests at once over every gateway; returns
+/// the accepted purchase ids and how many answers had each status.
+async fn storm(
+    pipeline: &Pipeline,
+    event_id: Uuid,
+    tier_id: Uuid,
+    attempts: &[(Uuid, u32)],
+) -> (Vec<Uuid>, HashMap<u16, usize>) {
+    let tokens: HashMap<Uuid, String> = attempts
+        .iter()
+        .map(|(buyer, _)| (*buyer, pipeline.buyer(*buyer)))
+        .collect();
+    let answers: Vec<_> = stream::iter(attempts.iter().enumerate())
+        .map(|(index, (buyer, quantity))| {
+            let token = &tokens[buyer];
+            let body = tier_body(event_id, tier_id, *quantity);
+            async move {
+                pipeline
+                    .purchase(index, token, &Uuid::now_v7().to_string(), &body)
+                    .await
+            }
+        })
+        .buffer_unordered(128)
+        .collect()
+        .await;
+    let mut statuses = HashMap::new();
+    let mut accepted = Vec::new();
+    for answer in &answers {
+        *statuses.entry(answer.status).or_default() += 1;
+        if answer.status == 202 {
+            accepted.push(accepted_id(answer));
+        }
+    }
+    (accepted, statuses)
+}
+
+#[tokio::test]
+async fn two_thousand_attempts_on_two_instances_each_sell_exactly_the_500_places() {
+    let pipeline = spawn_pipeline_with(2, 2, |_| {}).await;
+    let tier = standing_tier(500);
+    let tier_id = tier.tier_id;
+    let event = event_on_sale(8, vec![tier]);
+    pipeline.publish(&event).await;
+    let buyers: Vec<Uuid> = (0..300).map(|_| Uuid::now_v7()).collect();
+    let attempts: Vec<(Uuid, u32)> = (0..2_000)
+        .map(|index| (buyers[index % buyers.len()], (index % 4 + 1) as u32))
+        .collect();
+
+    let (accepted, statuses) = storm(&pipeline, event.event_id, tier_id, &attempts).await;
+
+    assert!(
+        statuses
+            .keys()
+            .all(|status| [202, 409, 429].contains(status)),
+        "{statuses:?}"
+    );
+    pipeline.wait_until_decided(&accepted).await;
+    assert_eq!(pipeline.assert_no_double_sale(event.event_id).await, 500);
+    let db = pipeline.orders_db().await;
+    let reserved: i64 = db
+        .query_one(
+            "SELECT coalesce(sum(quantity), 0) FROM orders WHERE state = 'reserved'",
+            &[],
+        )
+        .await
+        .expect("sum")
+        .get(0);
+    assert_eq!(reserved, 500);
+    let over_limit: i64 = db
+        .query_one(
+            "SELECT count(*) FROM (SELECT buyer_id FROM orders WHERE state = 'reserved'
+             GROUP BY buyer_id HAVING sum(quantity) > 8) b",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(over_limit, 0, "a buyer passed the per-buyer limit");
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            pipeline.counter_and_truth(event.event_id, tier_id).await == (0, 0)
+        })
+        .await,
+        "the Redis counter equals Postgres: {:?}",
+        pipeline.counter_and_truth(event.event_id, tier_id).await
+    );
+}
+
+#[tokio::test]
+async fn fifty_buyers_racing_for_one_seat_leave_exactly_one_holding_it() {
+    let pipeline = spawn_pipeline().await;
+    let tier = seated_tier(10);
+    let seat = tier.seat_ids[3];
+    let event = event_on_sale(4, vec![tier]);
+    pipeline.publish(&event).await;
+
+    let answers: Vec<_> = stream::iter(0..50)
+        .map(|_| {
+            let token = pipeline.buyer(Uuid::now_v7());
+            let body = json!({"event_id": event.event_id, "seat_ids": [seat]});
+            let pipeline = &pipeline;
+            async move {
+                let answer = pipeline
+                    .purchase(0, &token, &Uuid::now_v7().to_string(), &body)
+                    .await;
+                (token, answer)
+            }
+        })
+        .buffer_unordered(50)
+        .collect()
+        .await;
+
+    let accepted: Vec<(String, Uuid)> = answers
+        .iter()
+        .filter(|(_, answer)| answer.status == 202)
+        .map(|(token, answer)| (token.clone(), accepted_id(answer)))
+        .collect();
+    assert!(
+        answers
+            .iter()
+            .all(|(_, answer)| [202, 409].contains(&answer.status))
+    );
+    let ids: Vec<Uuid> = accepted.iter().map(|(_, id)| *id).collect();
+    pipeline.wait_until_decided(&ids).await;
+    assert_eq!(pipeline.assert_no_double_sale(event.event_id).await, 1);
+    let mut reserved = 0;
+    for (token, id) in &accepted {
+        let status = eventually_terminal(&pipeline, token, *id).await;
+        if status["status"] == "reserved" {
+            reserved += 1;
+            assert_eq!(status["seats"][0]["place_id"], json!(seat));
+        } else {
+            assert_eq!(status["status"], "rejected", "{status}");
+            assert_eq!(status["reason"], "seat_taken", "{status}");
+        }
+    }
+    assert_eq!(reserved, 1);
+}
+
+/// Polls the buyer's view of a purchase until it is no longer queued.
+async fn eventually_terminal(pipeline: &Pipeline, token: &str, purchase_id: Uuid) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..500 {
+        let answer = pipeline.status(token, &purchase_id.to_string()).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        if answer.body["status"] != "queued" {
+            return answer.body;
+        }
+        last = answer.body;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("purchase {purchase_id} stayed queued: {last}");
+}
+
+#[tokio::test]
+async fn one_buyers_concurrent_purchases_stay_within_the_per_buyer_limit() {
+    let pipeline = spawn_pipeline().await;
+    let tier = standing_tier(100);
+    let tier_id = tier.tier_id;
+    let event = event_on_sale(4, vec![tier]);
+    pipeline.publish(&event).await;
+    let buyer = Uuid::now_v7();
+    let attempts: Vec<(Uuid, u32)> = (0..30).map(|_| (buyer, 1)).collect();
+
+    let (accepted, statuses) = storm(&pipeline, event.event_id, tier_id, &attempts).await;
+
+    assert_eq!(accepted.len(), 4, "{statuses:?}");
+    assert_eq!(statuses.get(&429), Some(&26), "{statuses:?}");
+    pipeline.wait_until_decided(&accepted).await;
+    assert_eq!(pipeline.assert_no_double_sale(event.event_id).await, 4);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_repeats_of_one_key_make_one_purchase() {
+    let pipeline = spawn_pipeline().await;
+    let tier = standing_tier(100);
+    let tier_id = tier.tier_id;
+    let event = event_on_sale(10, vec![tier]);
+    let body = tier_body(event.event_id, tier_id, 2);
+    pipeline.publish(&event).await;
+    let token = pipeline.buyer(Uuid::now_v7());
+
+    let answers: Vec<_> = stream::iter(0..20)
+        .map(|_| pipeline.purchase(0, &token, "the-same-key", &body))
+        .buffer_unordered(20)
+        .collect()
+        .await;
+
+    assert!(
+        answers.iter().all(|answer| answer.status == 202),
+        "{answers:?}"
+    );
+    let ids: std::collections::HashSet<Uuid> = answers.iter().map(accepted_id).collect();
+    assert_eq!(ids.len(), 1);
+    let id = ids.into_iter().next().expect("one id");
+    pipeline.wait_until_decided(&[id]).await;
+    assert_eq!(pipeline.assert_no_double_sale(event.event_id).await, 2);
+
+    let other_body = tier_body(event.event_id, Uuid::now_v7(), 1);
+    let reused = pipeline
+        .purchase(0, &token, "the-same-key", &other_body)
+        .await;
+    assert_eq!(reused.status, 422);
+    assert_eq!(reused.body["code"], "idempotency-key-reused");
+}
+
+#[tokio::test]
+async fn an_expired_hold_returns_its_places_to_sale_and_to_the_counter() {
+    let pipeline = spawn_pipeline_with(1, 1, |config| {
+        config.reservations.hold_duration = Duration::from_secs(1);
+    })
+    .await;
+    let tier = standing_tier(2);
+    let tier_id = tier.tier_id;
+    let event = event_on_sale(4, vec![tier]);
+    pipeline.publish(&event).await;
+    let first = pipeline.buyer(Uuid::now_v7());
+    let second = pipeline.buyer(Uuid::now_v7());
+
+    let taken = pipeline
+        .purchase(0, &first, "k1", &tier_body(event.event_id, tier_id, 2))
+        .await;
+    assert_eq!(taken.status, 202);
+    let sold_out = pipeline
+        .purchase(0, &second, "k1", &tier_body(event.event_id, tier_id, 1))
+        .await;
+    assert_eq!(sold_out.status, 409, "{:?}", sold_out.body);
+    assert_eq!(sold_out.body["code"], "sold-out");
+
+    let purchase_id = accepted_id(&taken);
+    let expired = eventually(Duration::from_secs(15), || async {
+        pipeline.status(&first, &purchase_id.to_string()).await.body["status"] == "expired"
+    })
+    .await;
+    assert!(expired, "the hold expired");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            pipeline.counter_and_truth(event.event_id, tier_id).await == (2, 2)
+        })
+        .await
+    );
+    let again = pipeline
+        .purchase(0, &second, "k2", &tier_body(event.event_id, tier_id, 2))
+        .await;
+    assert_eq!(again.status, 202, "{:?}", again.body);
+    let status = eventually_terminal(&pipeline, &second, accepted_id(&again)).await;
+    assert_eq!(status["status"], "reserved", "{status}");
+}
+
+#[tokio::test]
+async fn a_redis_flush_mid_sale_is_reconciled_without_selling_anything_twice() {
+    let pipeline = spawn_pipeline().await;
+    let tier = standing_tier(300);
+    let tier_id = tier.tier_id;
+    let event = event_on_sale(10, vec![tier]);
+    pipeline.publish(&event).await;
+    let buyers: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
+    let first_wave: Vec<(Uuid, u32)> = buyers.iter().take(100).map(|buyer| (*buyer, 2)).collect();
+    let (mut accepted, _) = storm(&pipeline, event.event_id, tier_id, &first_wave).await;
+
+    flush(&pipeline).await;
+    let second_wave: Vec<(Uuid, u32)> = buyers.iter().map(|buyer| (*buyer, 2)).collect();
+    let (more, statuses) = storm(&pipeline, event.event_id, tier_id, &second_wave).await;
+    accepted.extend(more);
+    // Right after the flush some requests find no counters: 503, never a sale.
+    assert!(
+        statuses
+            .keys()
+            .all(|status| [202, 409, 429, 503].contains(status)),
+        "{statuses:?}"
+    );
+    let (late, _) = storm(&pipeline, event.event_id, tier_id, &second_wave).await;
+    accepted.extend(late);
+
+    pipeline.wait_until_decided(&accepted).await;
+    let held = pipeline.assert_no_double_sale(event.event_id).await;
+    assert!(held <= 300);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            let (counter, truth) = pipeline.counter_and_truth(event.event_id, tier_id).await;
+            counter == truth
+        })
+        .await,
+        "reconciliation brought the counter back to Postgres: {:?}",
+        pipeline.counter_and_truth(event.event_id, tier_id).await
+    );
+}
+
+/// Deletes every key of the test's Redis prefix: a flush, for this test only.
+async fn flush(pipeline: &Pipeline) {
+    let redis = pipeline.redis();
+    let mut connection = redis.connection();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(redis.key("*"))
+        .query_async(&mut connection)
+        .await
+        .expect("keys");
+    let () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut connection)
+        .await
+        .expect("del");
+}
+
+#[tokio::test]
+async fn bad_purchase_requests_get_clear_problems_and_change_nothing() {
+    let pipeline = spawn_pipeline().await;
+    let tier = standing_tier(10);
+    let tier_id = tier.tier_id;
+    let mut event = event_on_sale(2, vec![tier]);
+    pipeline.publish(&event).await;
+    let token = pipeline.buyer(Uuid::now_v7());
+    let gateway = &pipeline.gateways[0];
+    let good = tier_body(event.event_id, tier_id, 1);
+
+    let anonymous = gateway
+        .client
+        .post(gateway.url("/v1/purchases"))
+        .header("Idempotency-Key", "k")
+        .json(&good)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(anonymous.status(), 401);
+
+    let keyless = gateway
+        .client
+        .post(gateway.url("/v1/purchases"))
+        .bearer_auth(&token)
+        .json(&good)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(keyless.status(), 400);
+    assert_eq!(
+        keyless.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    let invalid = pipeline
+        .purchase(
+            0,
+            &token,
+            "k1",
+            &json!({"event_id": event.event_id, "quantity": 1}),
+        )
+        .await;
+    assert_eq!(invalid.status, 422);
+    assert!(
+        invalid.body["errors"]["tier_id"].is_string(),
+        "{:?}",
+        invalid.body
+    );
+
+    let unknown_tier = pipeline
+        .purchase(
+            0,
+            &token,
+            "k2",
+            &tier_body(event.event_id, Uuid::now_v7(), 1),
+        )
+        .await;
+    assert_eq!(unknown_tier.status, 422);
+
+    let too_many = pipeline
+        .purchase(0, &token, "k3", &tier_body(event.event_id, tier_id, 3))
+        .await;
+    assert_eq!(too_many.status, 429);
+    assert_eq!(too_many.body["code"], "purchase-limit-exceeded");
+
+    event.event_id = Uuid::now_v7();
+    event.sales_open_at = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    for tier in &mut event.tiers {
+        tier.tier_id = Uuid::now_v7();
+        tier.areas[0].area_id = Uuid::now_v7();
+    }
+    pipeline.publish(&event).await;
+    let early = pipeline
+        .purchase(
+            0,
+            &token,
+            "k4",
+            &tier_body(event.event_id, event.tiers[0].tier_id, 1),
+        )
+        .await;
+    assert_eq!(early.status, 425, "{:?}", early.body);
+    assert_eq!(early.body["code"], "sales-not-open");
+
+    let db = pipeline.orders_db().await;
+    let orders: i64 = db
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(orders, 0, "no refused request reached order-service");
+    let (counter, truth) = pipeline
+        .counter_and_truth(event.event_id, event.tiers[0].tier_id)
+        .await;
+    assert_eq!((counter, truth), (10, 10));
+}
+
+#[tokio::test]
+async fn the_buyer_follows_a_purchase_by_status_and_stream_and_no_one_else_sees_it() {
+    let pipeline = spawn_pipeline().await;
+    let tier = standing_tier(10);
+    let tier_id = tier.tier_id;
+    let event = event_on_sale(4, vec![tier]);
+    pipeline.publish(&event).await;
+    let token = pipeline.buyer(Uuid::now_v7());
+
+    let accepted = pipeline
+        .purchase(0, &token, "k", &tier_body(event.event_id, tier_id, 2))
+        .await;
+    assert_eq!(accepted.status, 202);
+    assert_eq!(accepted.body["status"], "queued");
+    let purchase_id = accepted_id(&accepted);
+
+    let gateway = &pipeline.gateways[0];
+    let stream = gateway
+        .client
+        .get(gateway.url(&format!("/v1/purchases/{purchase_id}/stream")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.bytes_stream();
+    let mut text = String::new();
+    let reserved = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(chunk) = body.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk.expect("a chunk")));
+            if text.contains("\"status\":\"reserved\"") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        reserved,
+        Ok(true),
+        "the stream pushed the reservation: {text}"
+    );
+
+    let status = pipeline.status(&token, &purchase_id.to_string()).await;
+    assert_eq!(status.body["status"], "reserved");
+    assert_eq!(status.body["seats"].as_array().map(Vec::len), Some(2));
+    assert_eq!(status.body["amount_minor"], 9_000);
+    assert!(status.body["hold_expires_at"].is_string());
+
+    let stranger = pipeline.buyer(Uuid::now_v7());
+    assert_eq!(
+        pipeline
+            .status(&stranger, &purchase_id.to_string())
+            .await
+            .status,
+        404
+    );
+
+    let order_id = status.body["order_id"].as_str().expect("an order id");
+    let cancel = gateway
+        .client
+        .post(gateway.url(&format!("/v1/orders/{order_id}/cancel")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(cancel.status(), 200);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            pipeline.status(&token, &purchase_id.to_string()).await.body["status"] == "cancelled"
+        })
+        .await
+    );
+    assert_eq!(
+        pipeline.counter_and_truth(event.event_id, tier_id).await,
+        (10, 10)
+    );
+}

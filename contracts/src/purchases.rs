@@ -1,0 +1,253 @@
+//! Purchases on the wire: the buyer's request and the status they follow, the
+//! `purchase.requested` command from client-service to order-service, and the order events
+//! order-service answers with.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::messages::Message;
+
+/// Most places one purchase may ask for, whatever the event's per-buyer limit.
+pub const MAX_PLACES_PER_PURCHASE: usize = 10;
+
+/// `POST /v1/purchases`: `{event_id, tier_id, quantity}` (best available in a tier) or
+/// `{event_id, seat_ids}` (chosen seats).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseRequest {
+    pub event_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat_ids: Option<Vec<Uuid>>,
+}
+
+/// What a purchase asks for, once validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Selection {
+    /// `quantity` places of `tier_id`, chosen by order-service (adjacent where possible).
+    BestAvailable { tier_id: Uuid, quantity: u32 },
+    /// Exactly these seats, or nothing.
+    Seats { seat_ids: Vec<Uuid> },
+}
+
+impl Selection {
+    pub fn place_count(&self) -> u32 {
+        match self {
+            Selection::BestAvailable { quantity, .. } => *quantity,
+            Selection::Seats { seat_ids } => u32::try_from(seat_ids.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// `202 Accepted` to `POST /v1/purchases`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseAccepted {
+    pub purchase_id: Uuid,
+    pub status: PurchaseStatus,
+}
+
+/// Where a purchase stands. `queued` until order-service has decided; the order states after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PurchaseStatus {
+    Queued,
+    Reserved,
+    Rejected,
+    Paid,
+    Ticketed,
+    Expired,
+    Cancelled,
+    Refunded,
+}
+
+impl PurchaseStatus {
+    /// Statuses only move forward: a later message never brings back an earlier status,
+    /// whatever order the broker delivers them in.
+    pub fn rank(self) -> u8 {
+        match self {
+            PurchaseStatus::Queued => 0,
+            PurchaseStatus::Reserved => 1,
+            PurchaseStatus::Paid => 2,
+            PurchaseStatus::Ticketed => 3,
+            PurchaseStatus::Rejected | PurchaseStatus::Expired | PurchaseStatus::Cancelled => 8,
+            PurchaseStatus::Refunded => 9,
+        }
+    }
+
+    /// Nothing follows these for the buyer's purchase stream.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            PurchaseStatus::Rejected
+                | PurchaseStatus::Ticketed
+                | PurchaseStatus::Expired
+                | PurchaseStatus::Cancelled
+                | PurchaseStatus::Refunded
+        )
+    }
+}
+
+/// Why order-service refused a purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectionReason {
+    SoldOut,
+    SeatTaken,
+    PurchaseLimitExceeded,
+    SalesNotOpen,
+    SalesClosed,
+    /// The event or a seat is not part of the published inventory.
+    UnknownPlace,
+}
+
+/// One place of an order: a numbered seat (`place_id` is the venue's seat id) or a
+/// general-admission place of an area.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPlace {
+    pub place_id: Uuid,
+    pub tier_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_id: Option<Uuid>,
+    pub price_minor: i64,
+}
+
+/// `GET /v1/purchases/{id}` and each message of its stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseView {
+    pub purchase_id: Uuid,
+    pub event_id: Uuid,
+    pub status: PurchaseStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seats: Vec<OrderPlace>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_minor: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub hold_expires_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RejectionReason>,
+}
+
+/// `purchase.requested` (commands exchange), published by client-service once admission took
+/// the places from the Redis counters. The envelope's correlation id is the purchase id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseRequestedV1 {
+    pub purchase_id: Uuid,
+    pub buyer_id: Uuid,
+    pub event_id: Uuid,
+    pub selection: Selection,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+}
+
+impl Message for PurchaseRequestedV1 {
+    const TYPE: &'static str = "purchase.requested";
+    const VERSION: u16 = 1;
+}
+
+/// Purchase requests are spread over `shards` queues by event, so that several order-service
+/// consumers work on different events and one event's requests stay in one queue:
+/// `purchase.requested.<shard>`.
+pub fn purchase_routing_key(event_id: Uuid, shards: u16) -> String {
+    let shard = event_id.as_u128() % u128::from(shards.max(1));
+    format!("{}.{shard}", PurchaseRequestedV1::TYPE)
+}
+
+/// `order.reserved`: the places are held for the buyer until `hold_expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReservedV1 {
+    pub order_id: Uuid,
+    pub purchase_id: Uuid,
+    pub buyer_id: Uuid,
+    pub event_id: Uuid,
+    pub places: Vec<OrderPlace>,
+    pub amount_minor: i64,
+    pub currency: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub hold_expires_at: OffsetDateTime,
+}
+
+impl Message for OrderReservedV1 {
+    const TYPE: &'static str = "order.reserved";
+    const VERSION: u16 = 1;
+}
+
+/// `order.rejected`: nothing was reserved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRejectedV1 {
+    pub order_id: Uuid,
+    pub purchase_id: Uuid,
+    pub buyer_id: Uuid,
+    pub event_id: Uuid,
+    pub reason: RejectionReason,
+}
+
+impl Message for OrderRejectedV1 {
+    const TYPE: &'static str = "order.rejected";
+    const VERSION: u16 = 1;
+}
+
+/// `order.expired` and `order.cancelled`: the hold ended and the places are on sale again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReleasedV1 {
+    pub order_id: Uuid,
+    pub purchase_id: Uuid,
+    pub buyer_id: Uuid,
+    pub event_id: Uuid,
+}
+
+/// `order.expired`: the hold ran out before payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderExpiredV1(pub OrderReleasedV1);
+
+impl Message for OrderExpiredV1 {
+    const TYPE: &'static str = "order.expired";
+    const VERSION: u16 = 1;
+}
+
+/// `order.cancelled`: the buyer gave the places back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderCancelledV1(pub OrderReleasedV1);
+
+impl Message for OrderCancelledV1 {
+    const TYPE: &'static str = "order.cancelled";
+    const VERSION: u16 = 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_rank_forward_and_terminal_ones_end_the_stream() {
+        assert!(PurchaseStatus::Queued.rank() < PurchaseStatus::Reserved.rank());
+        assert!(PurchaseStatus::Reserved.rank() < PurchaseStatus::Expired.rank());
+        assert!(PurchaseStatus::Ticketed.rank() < PurchaseStatus::Refunded.rank());
+        assert!(!PurchaseStatus::Reserved.is_terminal());
+        assert!(PurchaseStatus::Rejected.is_terminal());
+    }
+
+    #[test]
+    fn a_selection_travels_tagged() {
+        let selection = Selection::BestAvailable {
+            tier_id: Uuid::nil(),
+            quantity: 2,
+        };
+        let json = serde_json::to_value(&selection).expect("serialises");
+        assert_eq!(json["kind"], "best_available");
+        assert_eq!(selection.place_count(), 2);
+    }
+}

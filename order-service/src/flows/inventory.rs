@@ -1,0 +1,49 @@
+//! Building the inventory from `event.published` and applying `event.repriced`.
+
+use anyhow::Context;
+use common::amqp::outbox::record_processed;
+use contracts::{
+    Envelope,
+    events::{EventPublishedV1, EventRepricedV1},
+};
+
+use super::{Deps, counters};
+
+const CONSUMER: &str = "order.inventory";
+
+/// Builds the event's places in one transaction (a redelivery changes nothing), then its
+/// Redis counters.
+pub async fn apply_published(
+    deps: &Deps,
+    message: &Envelope<EventPublishedV1>,
+) -> anyhow::Result<()> {
+    let event = &message.payload;
+    let mut client = deps.database.pool().get().await?;
+    let transaction = client.transaction().await?;
+    if record_processed(&transaction, CONSUMER, message.id).await? {
+        let built = crate::storage::inventory::insert_event(&transaction, event)
+            .await
+            .context("inserting the inventory")?;
+        tracing::info!(event_id = %event.event_id, built, "inventory of a published event");
+    }
+    transaction.commit().await?;
+    counters::rebuild(deps, event.event_id).await
+}
+
+pub async fn apply_repriced(
+    deps: &Deps,
+    message: &Envelope<EventRepricedV1>,
+) -> anyhow::Result<()> {
+    let mut client = deps.database.pool().get().await?;
+    let transaction = client.transaction().await?;
+    if record_processed(&transaction, CONSUMER, message.id).await? {
+        crate::storage::inventory::reprice(
+            &transaction,
+            message.payload.event_id,
+            &message.payload.prices,
+        )
+        .await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}

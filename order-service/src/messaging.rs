@@ -1,0 +1,138 @@
+//! The broker side of order-service: the queues it reads and the consumers that hand each
+//! message to a flow. Purchase requests are consumed in batches grouped by event; event
+//! updates one at a time.
+
+use std::collections::HashMap;
+
+use common::amqp::{
+    BatchConsumerSpec, Broker, ConsumerSpec, ExchangeRole, HandlerError, QueueSpec, Topology,
+    decode, spawn_batch_consumer, spawn_consumer,
+};
+use contracts::{
+    Envelope, Message,
+    events::{EventPublishedV1, EventRepricedV1},
+    purchases::PurchaseRequestedV1,
+};
+use lapin::message::Delivery;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::flows::{Deps, inventory, reservations};
+
+const EVENT_UPDATES_QUEUE: &str = "order.event-updates";
+
+fn purchase_queue(shard: u16) -> String {
+    format!("order.purchases.{shard}")
+}
+
+/// The queues of order-service: one per purchase shard, and the catalog updates it needs.
+pub fn with_queues(topology: Topology, purchase_shards: u16) -> Topology {
+    let mut topology = topology.with_queue(
+        QueueSpec::new(EVENT_UPDATES_QUEUE)
+            .bind(ExchangeRole::Events, EventPublishedV1::TYPE)
+            .bind(ExchangeRole::Events, EventRepricedV1::TYPE),
+    );
+    for shard in 0..purchase_shards.max(1) {
+        topology = topology.with_queue(QueueSpec::new(&purchase_queue(shard)).bind(
+            ExchangeRole::Commands,
+            &format!("{}.{shard}", PurchaseRequestedV1::TYPE),
+        ));
+    }
+    topology
+}
+
+/// Starts every consumer; they stop after `shutdown`.
+pub fn spawn_consumers(
+    deps: &Deps,
+    broker: &Broker,
+    purchase_shards: u16,
+    shutdown: &CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    let mut consumers = Vec::new();
+    let updates = deps.clone();
+    consumers.push(spawn_consumer(
+        broker.clone(),
+        ConsumerSpec {
+            queue: EVENT_UPDATES_QUEUE.to_owned(),
+            prefetch_count: 4,
+        },
+        move |delivery| {
+            let deps = updates.clone();
+            async move { handle_event_update(&deps, &delivery).await }
+        },
+        shutdown.clone(),
+    ));
+    for shard in 0..purchase_shards.max(1) {
+        let deps = deps.clone();
+        let config = &deps.reservations;
+        let spec = BatchConsumerSpec {
+            queue: purchase_queue(shard),
+            prefetch_count: config.prefetch_count,
+            max_batch: config.max_batch,
+            concurrent_batches: config.concurrent_batches,
+        };
+        consumers.push(spawn_batch_consumer(
+            broker.clone(),
+            spec,
+            move |deliveries| {
+                let deps = deps.clone();
+                async move { handle_purchase_batch(&deps, deliveries).await }
+            },
+            shutdown.clone(),
+        ));
+    }
+    consumers
+}
+
+async fn handle_event_update(deps: &Deps, delivery: &Delivery) -> Result<(), HandlerError> {
+    let routing_key = delivery.routing_key.as_str();
+    let outcome = if routing_key == EventPublishedV1::TYPE {
+        inventory::apply_published(deps, &decode(delivery)?).await
+    } else if routing_key == EventRepricedV1::TYPE {
+        inventory::apply_repriced(deps, &decode(delivery)?).await
+    } else {
+        return Err(HandlerError::Permanent(anyhow::anyhow!(
+            "unexpected message {routing_key}"
+        )));
+    };
+    outcome.map_err(HandlerError::Transient)
+}
+
+/// Unreadable requests are dead-lettered one by one; the rest are reserved per event, each
+/// event in its own transaction, and share its outcome.
+async fn handle_purchase_batch(
+    deps: &Deps,
+    deliveries: Vec<Delivery>,
+) -> Vec<Result<(), HandlerError>> {
+    let mut outcomes: Vec<Option<Result<(), HandlerError>>> =
+        deliveries.iter().map(|_| None).collect();
+    let mut by_event: HashMap<Uuid, Vec<(usize, Envelope<PurchaseRequestedV1>)>> = HashMap::new();
+    for (index, delivery) in deliveries.iter().enumerate() {
+        match decode::<PurchaseRequestedV1>(delivery) {
+            Ok(request) => by_event
+                .entry(request.payload.event_id)
+                .or_default()
+                .push((index, request)),
+            Err(error) => outcomes[index] = Some(Err(error)),
+        }
+    }
+    for (event_id, group) in by_event {
+        let requests: Vec<Envelope<PurchaseRequestedV1>> =
+            group.iter().map(|(_, request)| request.clone()).collect();
+        let result = reservations::reserve_batch(deps, event_id, &requests).await;
+        if let Err(error) = &result {
+            tracing::warn!(%event_id, error = format!("{error:#}"), "reservation batch failed");
+        }
+        for (index, _) in group {
+            outcomes[index] = Some(match &result {
+                Ok(()) => Ok(()),
+                Err(error) => Err(HandlerError::Transient(anyhow::anyhow!("{error:#}"))),
+            });
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.unwrap_or(Ok(())))
+        .collect()
+}

@@ -1,0 +1,199 @@
+//! The inventory of published events: built once from `event.published`, repriced, and
+//! counted for the Redis counters.
+
+use common::availability::SalesTerms;
+use contracts::events::{EventPublishedV1, TierPrice};
+use deadpool_postgres::GenericClient;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Writes the event, its tiers and one row per place. Returns `false`, writing nothing, when
+/// the event was built before (a redelivered `event.published`).
+pub async fn insert_event(
+    client: &impl GenericClient,
+    event: &EventPublishedV1,
+) -> Result<bool, tokio_postgres::Error> {
+    let limit = i32::try_from(event.per_buyer_limit).unwrap_or(i32::MAX);
+    let inserted = client
+        .execute(
+            "INSERT INTO events (event_id, organiser_id, sales_open_at, sales_close_at, per_buyer_limit)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
+            &[
+                &event.event_id,
+                &event.organiser_id,
+                &event.sales_open_at,
+                &event.sales_close_at,
+                &limit,
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let tier_ids: Vec<Uuid> = event.tiers.iter().map(|tier| tier.tier_id).collect();
+    let prices: Vec<i64> = event.tiers.iter().map(|tier| tier.price_minor).collect();
+    let currencies: Vec<&str> = event
+        .tiers
+        .iter()
+        .map(|tier| tier.currency.as_str())
+        .collect();
+    client
+        .execute(
+            "INSERT INTO tiers (event_id, tier_id, price_minor, currency)
+             SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::text[])",
+            &[&event.event_id, &tier_ids, &prices, &currencies],
+        )
+        .await?;
+
+    let mut place_ids = Vec::new();
+    let mut place_tiers = Vec::new();
+    let mut place_areas: Vec<Option<Uuid>> = Vec::new();
+    for tier in &event.tiers {
+        for seat_id in &tier.seat_ids {
+            place_ids.push(*seat_id);
+            place_tiers.push(tier.tier_id);
+            place_areas.push(None);
+        }
+        for area in &tier.areas {
+            for _ in 0..area.capacity {
+                place_ids.push(Uuid::now_v7());
+                place_tiers.push(tier.tier_id);
+                place_areas.push(Some(area.area_id));
+            }
+        }
+    }
+    let positions: Vec<i32> = (0..i32::try_from(place_ids.len()).unwrap_or(i32::MAX)).collect();
+    client
+        .execute(
+            "INSERT INTO places (event_id, place_id, tier_id, area_id, position)
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::integer[])",
+            &[
+                &event.event_id,
+                &place_ids,
+                &place_tiers,
+                &place_areas,
+                &positions,
+            ],
+        )
+        .await?;
+    Ok(true)
+}
+
+/// New prices apply to orders made from now on; existing orders keep theirs.
+pub async fn reprice(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    prices: &[TierPrice],
+) -> Result<(), tokio_postgres::Error> {
+    let tier_ids: Vec<Uuid> = prices.iter().map(|price| price.tier_id).collect();
+    let amounts: Vec<i64> = prices.iter().map(|price| price.price_minor).collect();
+    client
+        .execute(
+            "UPDATE tiers t SET price_minor = p.price_minor
+             FROM unnest($2::uuid[], $3::bigint[]) AS p (tier_id, price_minor)
+             WHERE t.event_id = $1 AND t.tier_id = p.tier_id",
+            &[&event_id, &tier_ids, &amounts],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Events whose counters are kept in Redis: every event still selling, or closed within a
+/// day (late cancellations still give places back).
+pub async fn live_event_ids(
+    client: &impl GenericClient,
+) -> Result<Vec<Uuid>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT event_id FROM events
+             WHERE sales_close_at IS NULL OR sales_close_at > now() - interval '1 day'",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+pub async fn sales_terms(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<Option<SalesTerms>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT sales_open_at, sales_close_at, per_buyer_limit FROM events WHERE event_id = $1",
+            &[&event_id],
+        )
+        .await?;
+    Ok(row.map(|row| SalesTerms {
+        open_at: row.get::<_, OffsetDateTime>(0),
+        close_at: row.get(1),
+        per_buyer_limit: u32::try_from(row.get::<_, i32>(2)).unwrap_or(0),
+    }))
+}
+
+/// Places on sale per tier (every tier, zero included).
+pub async fn available_by_tier(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<Vec<(Uuid, i64)>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT t.tier_id, count(p.place_id)
+             FROM tiers t LEFT JOIN places p
+               ON p.event_id = t.event_id AND p.tier_id = t.tier_id AND p.state = 'available'
+             WHERE t.event_id = $1 GROUP BY t.tier_id",
+            &[&event_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// Places each buyer holds or owns.
+pub async fn places_by_buyer(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<Vec<(Uuid, i64)>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT buyer_id, places::bigint FROM buyer_places WHERE event_id = $1 AND places > 0",
+            &[&event_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// Seat id -> tier id, for admission of chosen seats.
+pub async fn seat_tiers(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<Vec<(Uuid, Uuid)>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT place_id, tier_id FROM places WHERE event_id = $1 AND area_id IS NULL",
+            &[&event_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// Takes the event's counter lock: shared by every transaction that changes places and
+/// settles the counters before committing, exclusive for the reconciler, so that the
+/// reconciler never reads Postgres and Redis half-way through one of them.
+pub async fn lock_counters(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    exclusive: bool,
+) -> Result<(), tokio_postgres::Error> {
+    let key = counter_lock_key(event_id);
+    let statement = if exclusive {
+        "SELECT pg_advisory_xact_lock($1)"
+    } else {
+        "SELECT pg_advisory_xact_lock_shared($1)"
+    };
+    client.execute(statement, &[&key]).await?;
+    Ok(())
+}
+
+fn counter_lock_key(event_id: Uuid) -> i64 {
+    let (high, _) = event_id.as_u64_pair();
+    i64::from_ne_bytes(high.to_ne_bytes())
+}
