@@ -1,0 +1,357 @@
+//! order-service on its own, fed straight from the broker: inventory builds, poison messages,
+//! and a crash in the middle of a batch.
+
+use std::{
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use common::{
+    amqp::{Broker, ExchangeRole, OutgoingMessage, Topology},
+    availability,
+    config::{AmqpConfig, PostgresConfig},
+    redis::RedisStore,
+    test_support::{TestContext, eventually, queue_depth},
+};
+use contracts::{
+    Envelope, Message,
+    events::{EventPublishedV1, PublishedArea, PublishedTier},
+    purchases::{PurchaseRequestedV1, Selection, purchase_routing_key},
+};
+use futures::{StreamExt, stream};
+use order_service::{config::Config, test_support};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+fn event(per_buyer_limit: u32, seats: usize, standing: u32) -> EventPublishedV1 {
+    EventPublishedV1 {
+        event_id: Uuid::now_v7(),
+        organiser_id: Uuid::now_v7(),
+        sales_open_at: OffsetDateTime::now_utc() - time::Duration::minutes(1),
+        sales_close_at: None,
+        per_buyer_limit,
+        tiers: vec![
+            PublishedTier {
+                tier_id: Uuid::now_v7(),
+                price_minor: 5_000,
+                currency: "EUR".to_owned(),
+                seat_ids: (0..seats).map(|_| Uuid::now_v7()).collect(),
+                areas: Vec::new(),
+            },
+            PublishedTier {
+                tier_id: Uuid::now_v7(),
+                price_minor: 3_000,
+                currency: "EUR".to_owned(),
+                seat_ids: Vec::new(),
+                areas: vec![PublishedArea {
+                    area_id: Uuid::now_v7(),
+                    capacity: standing,
+                }],
+            },
+        ],
+    }
+}
+
+/// A publisher in the test's namespace.
+struct Publisher {
+    broker: Broker,
+    shards: u16,
+    _shutdown: tokio_util::sync::DropGuard,
+}
+
+impl Publisher {
+    async fn new(amqp: &AmqpConfig) -> Self {
+        let shutdown = CancellationToken::new();
+        let broker = Broker::start(
+            amqp.clone(),
+            Topology::new(&amqp.namespace, amqp.delivery_limit),
+            shutdown.clone(),
+        )
+        .await;
+        Self {
+            broker,
+            shards: amqp.purchase_queue_shards,
+            _shutdown: shutdown.drop_guard(),
+        }
+    }
+
+    async fn send(&self, exchange: ExchangeRole, routing_key: &str, id: Uuid, body: &[u8]) {
+        self.broker
+            .publish(OutgoingMessage {
+                exchange,
+                routing_key,
+                message_id: id,
+                correlation_id: id,
+                body,
+            })
+            .await
+            .expect("published");
+    }
+
+    async fn publish_event(&self, envelope: &Envelope<EventPublishedV1>) {
+        let body = serde_json::to_vec(envelope).expect("serialises");
+        self.send(
+            ExchangeRole::Events,
+            EventPublishedV1::TYPE,
+            envelope.id,
+            &body,
+        )
+        .await;
+    }
+
+    async fn request(&self, event_id: Uuid, tier_id: Uuid, buyer_id: Uuid) -> Uuid {
+        let purchase_id = Uuid::now_v7();
+        let envelope = Envelope::new(
+            purchase_id,
+            PurchaseRequestedV1 {
+                purchase_id,
+                buyer_id,
+                event_id,
+                selection: Selection::BestAvailable {
+                    tier_id,
+                    quantity: 1,
+                },
+                requested_at: OffsetDateTime::now_utc(),
+            },
+        );
+        let body = serde_json::to_vec(&envelope).expect("serialises");
+        let routing_key = purchase_routing_key(event_id, self.shards);
+        self.send(ExchangeRole::Commands, &routing_key, envelope.id, &body)
+            .await;
+        purchase_id
+    }
+}
+
+async fn orders_db(config: &PostgresConfig) -> tokio_postgres::Client {
+    let mut pg: tokio_postgres::Config = config.server_url.expose().parse().expect("URL");
+    pg.dbname(&config.database);
+    common::postgres::connect(&pg)
+        .await
+        .expect("orders database")
+}
+
+async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
+    match db.query_one(sql, &[]).await {
+        Ok(row) => row.get(0),
+        Err(_) => -1, // Not migrated yet.
+    }
+}
+
+async fn wait_built(redis: &RedisStore, event_id: Uuid) {
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            availability::is_built(redis, event_id)
+                .await
+                .unwrap_or(false)
+        })
+        .await,
+        "the event's counters were built"
+    );
+}
+
+fn test_config(context: &TestContext) -> Config {
+    test_support::config(context, "http://127.0.0.1:1/jwks", "test", "test")
+}
+
+#[tokio::test]
+async fn a_60000_place_event_is_built_once_with_its_counters() {
+    let context = Arc::new(TestContext::new());
+    let config = test_config(&context);
+    let postgres = config.postgres.clone();
+    let amqp = config.amqp.clone();
+    let _app = test_support::spawn(context.clone(), config).await;
+    let publisher = Publisher::new(&amqp).await;
+    let redis = RedisStore::open(&context.redis()).expect("redis");
+    let event = event(6, 40_000, 20_000);
+    let envelope = Envelope::new(Uuid::now_v7(), event.clone());
+
+    let started = Instant::now();
+    publisher.publish_event(&envelope).await;
+    wait_built(&redis, event.event_id).await;
+    eprintln!("60,000 places built in {:?}", started.elapsed());
+    publisher.publish_event(&envelope).await;
+    let mut republished = envelope.clone();
+    republished.id = Uuid::now_v7();
+    publisher.publish_event(&republished).await;
+
+    let db = orders_db(&postgres).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            count(&db, "SELECT count(*) FROM inbox").await == 2
+        })
+        .await
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM places").await, 60_000);
+    let remaining = availability::read_remaining(&redis, event.event_id)
+        .await
+        .expect("redis")
+        .expect("built");
+    assert_eq!(remaining[&event.tiers[0].tier_id], 40_000);
+    assert_eq!(remaining[&event.tiers[1].tier_id], 20_000);
+}
+
+#[tokio::test]
+async fn a_malformed_purchase_message_is_dead_lettered_and_does_not_block_the_others() {
+    let context = Arc::new(TestContext::new());
+    let config = test_config(&context);
+    let postgres = config.postgres.clone();
+    let amqp = config.amqp.clone();
+    let _app = test_support::spawn(context.clone(), config).await;
+    let publisher = Publisher::new(&amqp).await;
+    let redis = RedisStore::open(&context.redis()).expect("redis");
+    let event = event(4, 0, 10);
+    publisher
+        .publish_event(&Envelope::new(Uuid::now_v7(), event.clone()))
+        .await;
+    wait_built(&redis, event.event_id).await;
+    let tier_id = event.tiers[1].tier_id;
+
+    let routing_key = purchase_routing_key(event.event_id, amqp.purchase_queue_shards);
+    publisher
+        .send(
+            ExchangeRole::Commands,
+            &routing_key,
+            Uuid::now_v7(),
+            b"{not json",
+        )
+        .await;
+    for _ in 0..3 {
+        publisher
+            .request(event.event_id, tier_id, Uuid::now_v7())
+            .await;
+    }
+
+    let db = orders_db(&postgres).await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            count(&db, "SELECT count(*) FROM orders WHERE state = 'reserved'").await == 3
+        })
+        .await
+    );
+    let dead_letters = format!("{}.dead-letter", amqp.namespace);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            queue_depth(&amqp, &dead_letters).await.unwrap_or(0) == 1
+        })
+        .await,
+        "the malformed message is in the dead-letter queue"
+    );
+}
+
+/// order-service as a real process, so that it can be killed without any chance to clean up.
+fn start_process(config: &Config) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_order-service"))
+        .env(
+            "TICKETING_POSTGRES_URL",
+            config.postgres.server_url.expose(),
+        )
+        .env("TICKETING_ORDER_DATABASE", &config.postgres.database)
+        .env("TICKETING_REDIS_URL", config.redis.url.expose())
+        .env("TICKETING_REDIS_KEY_PREFIX", &config.redis.key_prefix)
+        .env("TICKETING_AMQP_URL", config.amqp.url.expose())
+        .env("TICKETING_AMQP_NAMESPACE", &config.amqp.namespace)
+        .env("TICKETING_ORDER_PORT", "0")
+        .env("TICKETING_RESERVATION_BATCH", "20")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("order-service starts")
+}
+
+/// Waits until the process has declared its queues (before that, messages are not routed).
+async fn wait_consuming(amqp: &AmqpConfig) {
+    let queue = format!("{}.order.event-updates", amqp.namespace);
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            queue_depth(amqp, &queue).await.is_ok()
+        })
+        .await,
+        "order-service declared its queues"
+    );
+}
+
+#[tokio::test]
+async fn killed_in_the_middle_of_a_batch_and_restarted_it_loses_and_doubles_nothing() {
+    let context = Arc::new(TestContext::new());
+    let config = test_config(&context);
+    context.track_topology(&order_service::startup::topology(&config));
+    let redis = RedisStore::open(&context.redis()).expect("redis");
+    let mut first = start_process(&config);
+    wait_consuming(&config.amqp).await;
+    let publisher = Publisher::new(&config.amqp).await;
+    let event = event(10, 0, 1_000);
+    publisher
+        .publish_event(&Envelope::new(Uuid::now_v7(), event.clone()))
+        .await;
+    wait_built(&redis, event.event_id).await;
+    let tier_id = event.tiers[1].tier_id;
+    let buyers: Vec<Uuid> = (0..500).map(|_| Uuid::now_v7()).collect();
+    let purchases: Vec<Uuid> = stream::iter(0..1_500)
+        .map(|index| publisher.request(event.event_id, tier_id, buyers[index % 500]))
+        .buffer_unordered(100)
+        .collect()
+        .await;
+
+    let db = orders_db(&config.postgres).await;
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            count(&db, "SELECT count(*) FROM orders").await >= 50
+        })
+        .await
+    );
+    first.kill().expect("killed");
+    first.wait().expect("reaped");
+    let at_kill = count(&db, "SELECT count(*) FROM orders").await;
+    assert!(at_kill < 1_500, "the kill came before the end ({at_kill})");
+
+    let mut second = start_process(&config);
+    let all_decided = eventually(Duration::from_secs(60), || async {
+        count(&db, "SELECT count(*) FROM orders").await == 1_500
+    })
+    .await;
+    second.kill().expect("killed");
+    second.wait().expect("reaped");
+    assert!(all_decided, "every request was decided after the restart");
+
+    let ids: i64 = db
+        .query_one(
+            "SELECT count(DISTINCT purchase_id) FROM orders WHERE purchase_id = ANY($1)",
+            &[&purchases],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(ids, 1_500);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT coalesce(sum(quantity), 0) FROM orders WHERE state = 'reserved'"
+        )
+        .await,
+        1_000
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM orders WHERE state = 'rejected'").await,
+        500
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM order_places WHERE active").await,
+        count(
+            &db,
+            "SELECT count(DISTINCT place_id) FROM order_places WHERE active"
+        )
+        .await
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM outbox WHERE routing_key IN ('order.reserved', 'order.rejected')"
+        )
+        .await,
+        1_500,
+        "one order event per purchase"
+    );
+}
