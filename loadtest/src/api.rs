@@ -1,0 +1,111 @@
+//! The public API calls the scenarios make (only what API.md promises).
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+#[derive(Clone)]
+pub struct Api {
+    pub http: reqwest::Client,
+    pub target: String,
+}
+
+impl Api {
+    pub fn new(target: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(4_096)
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            http,
+            target: target.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.target)
+    }
+
+    async fn expect(
+        &self,
+        request: reqwest::RequestBuilder,
+        status: u16,
+        what: &str,
+    ) -> anyhow::Result<Value> {
+        let response = request.send().await.with_context(|| what.to_owned())?;
+        let code = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if code != status {
+            bail!("{what}: expected {status}, got {code}: {body}");
+        }
+        Ok(body)
+    }
+
+    /// Registers an account and signs it in; returns its access token.
+    pub async fn account(&self, email: &str, account_type: &str) -> anyhow::Result<String> {
+        let password = "load-test password 1234";
+        self.expect(
+            self.http.post(self.url("/v1/accounts")).json(&json!({
+                "email": email, "password": password, "name": "Load Test",
+                "account_type": account_type
+            })),
+            201,
+            "registering",
+        )
+        .await?;
+        let tokens = self
+            .expect(
+                self.http
+                    .post(self.url("/v1/sessions"))
+                    .json(&json!({"email": email, "password": password})),
+                200,
+                "signing in",
+            )
+            .await?;
+        tokens["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no access token")
+    }
+
+    pub async fn post(
+        &self,
+        token: &str,
+        path: &str,
+        body: &Value,
+        status: u16,
+    ) -> anyhow::Result<Value> {
+        self.expect(
+            self.http.post(self.url(path)).bearer_auth(token).json(body),
+            status,
+            path,
+        )
+        .await
+    }
+
+    pub async fn get(&self, token: Option<&str>, path: &str) -> anyhow::Result<(u16, Value)> {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// `POST /v1/purchases`: the status code only (the body is read to reuse the connection).
+    pub async fn purchase(&self, token: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
+        let response = self
+            .http
+            .post(self.url("/v1/purchases"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", Uuid::now_v7().to_string())
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+}

@@ -1,0 +1,11 @@
+//! Runs one scenario; the exit code is 1 when an invariant failed. See `loadtest --help`.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    if !loadtest::run(loadtest::Cli::parse()).await? {
+        std::process::exit(1);
+    }
+    Ok(())
+}
