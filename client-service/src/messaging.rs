@@ -60,17 +60,7 @@ async fn apply(deps: &Deps, delivery: &Delivery) -> Result<(), HandlerError> {
 /// The purchase's new status as the message tells it.
 fn view_of(delivery: &Delivery) -> Result<(Uuid, PurchaseView), HandlerError> {
     let routing_key = delivery.routing_key.as_str();
-    let view = |purchase_id, event_id, status| PurchaseView {
-        purchase_id,
-        event_id,
-        status,
-        order_id: None,
-        seats: Vec::new(),
-        amount_minor: None,
-        currency: None,
-        hold_expires_at: None,
-        reason: None,
-    };
+    let view = PurchaseView::new;
     let released = |order: OrderReleasedV1, status| {
         (
             order.buyer_id,

@@ -367,3 +367,13 @@ pub async fn queue_depth(config: &AmqpConfig, queue: &str) -> anyhow::Result<u32
     connection.close(200, "depth read".into()).await?;
     Ok(declared.message_count())
 }
+
+/// A connection to the database of `config`, for tests that check what a service wrote.
+pub async fn connect_database(config: &PostgresConfig) -> tokio_postgres::Client {
+    let mut database: tokio_postgres::Config =
+        config.server_url.expose().parse().expect("a Postgres URL");
+    database.dbname(&config.database);
+    crate::postgres::connect(&database)
+        .await
+        .expect("the test database accepts connections")
+}

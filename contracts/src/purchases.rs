@@ -139,6 +139,23 @@ pub struct PurchaseView {
     pub reason: Option<RejectionReason>,
 }
 
+impl PurchaseView {
+    /// A status with nothing else known yet.
+    pub fn new(purchase_id: Uuid, event_id: Uuid, status: PurchaseStatus) -> Self {
+        Self {
+            purchase_id,
+            event_id,
+            status,
+            order_id: None,
+            seats: Vec::new(),
+            amount_minor: None,
+            currency: None,
+            hold_expires_at: None,
+            reason: None,
+        }
+    }
+}
+
 /// `purchase.requested` (commands exchange), published by client-service once admission took
 /// the places from the Redis counters. The envelope's correlation id is the purchase id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

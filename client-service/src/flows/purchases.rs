@@ -6,7 +6,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use common::{
-    amqp::{ExchangeRole, OutgoingMessage},
+    amqp::ExchangeRole,
     availability::{self, Admission, Settlement},
 };
 use contracts::{
@@ -122,17 +122,7 @@ async fn queue(
     selection: Selection,
     requested_at: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let view = PurchaseView {
-        purchase_id,
-        event_id,
-        status: PurchaseStatus::Queued,
-        order_id: None,
-        seats: Vec::new(),
-        amount_minor: None,
-        currency: None,
-        hold_expires_at: None,
-        reason: None,
-    };
+    let view = PurchaseView::new(purchase_id, event_id, PurchaseStatus::Queued);
     status::record(&deps.redis, buyer_id, &view).await?;
     let envelope = Envelope::new(
         purchase_id,
@@ -144,15 +134,9 @@ async fn queue(
             requested_at,
         },
     );
-    let body = serde_json::to_vec(&envelope)?;
+    let routing_key = purchase_routing_key(event_id, deps.purchase_queue_shards);
     deps.broker
-        .publish(OutgoingMessage {
-            exchange: ExchangeRole::Commands,
-            routing_key: &purchase_routing_key(event_id, deps.purchase_queue_shards),
-            message_id: envelope.id,
-            correlation_id: purchase_id,
-            body: &body,
-        })
+        .publish_envelope(ExchangeRole::Commands, &routing_key, &envelope)
         .await?;
     Ok(())
 }

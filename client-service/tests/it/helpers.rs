@@ -12,10 +12,10 @@ use client_service::{
     startup,
 };
 use common::{
-    amqp::{Broker, ExchangeRole, OutgoingMessage, Topology},
+    amqp::{Broker, ExchangeRole, Topology},
     config::{LogFormat, PostgresConfig, TokenVerificationConfig},
     redis::RedisStore,
-    test_support::{TestApp, TestContext, eventually},
+    test_support::{TestApp, TestContext, connect_database, eventually},
 };
 use contracts::{
     Envelope, Message,
@@ -191,6 +191,14 @@ pub(crate) struct Answer {
     pub(crate) body: Value,
 }
 
+impl Answer {
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Self { status, body }
+    }
+}
+
 impl Pipeline {
     /// A signed access token of a buyer that need not exist anywhere else.
     pub(crate) fn buyer(&self, buyer_id: Uuid) -> String {
@@ -215,15 +223,8 @@ impl Pipeline {
         )
         .await;
         let envelope = Envelope::new(Uuid::now_v7(), event.clone());
-        let body = serde_json::to_vec(&envelope).expect("serialises");
         broker
-            .publish(OutgoingMessage {
-                exchange: ExchangeRole::Events,
-                routing_key: EventPublishedV1::TYPE,
-                message_id: envelope.id,
-                correlation_id: envelope.correlation_id,
-                body: &body,
-            })
+            .publish_envelope(ExchangeRole::Events, EventPublishedV1::TYPE, &envelope)
             .await
             .expect("published");
         broker.close().await;
@@ -258,9 +259,7 @@ impl Pipeline {
             .send()
             .await
             .expect("the gateway answers");
-        let status = response.status().as_u16();
-        let body = response.json().await.unwrap_or(Value::Null);
-        Answer { status, body }
+        Answer::read(response).await
     }
 
     /// `GET /v1/purchases/{id}` as the buyer of `token`.
@@ -273,23 +272,12 @@ impl Pipeline {
             .send()
             .await
             .expect("the gateway answers");
-        let status = response.status().as_u16();
-        let body = response.json().await.unwrap_or(Value::Null);
-        Answer { status, body }
+        Answer::read(response).await
     }
 
     /// A connection to the orders database, for checking the invariants where they live.
     pub(crate) async fn orders_db(&self) -> tokio_postgres::Client {
-        let mut config: tokio_postgres::Config = self
-            .orders_database
-            .server_url
-            .expose()
-            .parse()
-            .expect("a Postgres URL");
-        config.dbname(&self.orders_database.database);
-        common::postgres::connect(&config)
-            .await
-            .expect("orders database")
+        connect_database(&self.orders_database).await
     }
 
     /// Waits until every purchase in `purchase_ids` has an order (reserved or rejected).

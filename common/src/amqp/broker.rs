@@ -12,6 +12,7 @@ use std::{
 };
 
 use anyhow::Context;
+use contracts::{Envelope, Message};
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties,
     options::{BasicPublishOptions, ConfirmSelectOptions},
@@ -41,6 +42,8 @@ pub enum PublishError {
     ConfirmTimedOut(Duration),
     #[error(transparent)]
     Amqp(#[from] lapin::Error),
+    #[error("serialising the message: {0}")]
+    Encoding(#[from] serde_json::Error),
 }
 
 /// One outgoing message: already-serialised body plus the properties consumers rely on.
@@ -170,6 +173,25 @@ impl Broker {
             Ok(Ok(Confirmation::Ack(Some(_)))) => Err(PublishError::Unroutable),
             Ok(Ok(Confirmation::Nack(_) | Confirmation::NotRequested)) => Err(PublishError::Nacked),
         }
+    }
+
+    /// Publishes `envelope` as JSON (message id and correlation id from the envelope), waiting
+    /// for the broker's confirm.
+    pub async fn publish_envelope<P: Message>(
+        &self,
+        exchange: ExchangeRole,
+        routing_key: &str,
+        envelope: &Envelope<P>,
+    ) -> Result<(), PublishError> {
+        let body = serde_json::to_vec(envelope)?;
+        self.publish(OutgoingMessage {
+            exchange,
+            routing_key,
+            message_id: envelope.id,
+            correlation_id: envelope.correlation_id,
+            body: &body,
+        })
+        .await
     }
 
     async fn connect(&self) -> anyhow::Result<Live> {

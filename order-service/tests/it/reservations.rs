@@ -10,9 +10,9 @@ use std::{
 use common::{
     amqp::{Broker, ExchangeRole, OutgoingMessage, Topology},
     availability,
-    config::{AmqpConfig, PostgresConfig},
+    config::AmqpConfig,
     redis::RedisStore,
-    test_support::{TestContext, eventually, queue_depth},
+    test_support::{TestContext, connect_database, eventually, queue_depth},
 };
 use contracts::{
     Envelope, Message,
@@ -116,20 +116,13 @@ impl Publisher {
                 requested_at: OffsetDateTime::now_utc(),
             },
         );
-        let body = serde_json::to_vec(&envelope).expect("serialises");
         let routing_key = purchase_routing_key(event_id, self.shards);
-        self.send(ExchangeRole::Commands, &routing_key, envelope.id, &body)
-            .await;
+        self.broker
+            .publish_envelope(ExchangeRole::Commands, &routing_key, &envelope)
+            .await
+            .expect("published");
         purchase_id
     }
-}
-
-async fn orders_db(config: &PostgresConfig) -> tokio_postgres::Client {
-    let mut pg: tokio_postgres::Config = config.server_url.expose().parse().expect("URL");
-    pg.dbname(&config.database);
-    common::postgres::connect(&pg)
-        .await
-        .expect("orders database")
 }
 
 async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
@@ -151,19 +144,47 @@ async fn wait_built(redis: &RedisStore, event_id: Uuid) {
     );
 }
 
+/// order-service running in the test's process, and what the test needs to talk to it.
+struct Harness {
+    postgres: common::config::PostgresConfig,
+    amqp: AmqpConfig,
+    publisher: Publisher,
+    redis: RedisStore,
+    _app: common::test_support::TestApp,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let context = Arc::new(TestContext::new());
+        let config = test_config(&context);
+        let postgres = config.postgres.clone();
+        let amqp = config.amqp.clone();
+        let redis = RedisStore::open(&context.redis()).expect("redis");
+        let app = test_support::spawn(context, config).await;
+        let publisher = Publisher::new(&amqp).await;
+        Self {
+            postgres,
+            amqp,
+            publisher,
+            redis,
+            _app: app,
+        }
+    }
+}
+
 fn test_config(context: &TestContext) -> Config {
     test_support::config(context, "http://127.0.0.1:1/jwks", "test", "test")
 }
 
 #[tokio::test]
 async fn a_60000_place_event_is_built_once_with_its_counters() {
-    let context = Arc::new(TestContext::new());
-    let config = test_config(&context);
-    let postgres = config.postgres.clone();
-    let amqp = config.amqp.clone();
-    let _app = test_support::spawn(context.clone(), config).await;
-    let publisher = Publisher::new(&amqp).await;
-    let redis = RedisStore::open(&context.redis()).expect("redis");
+    let Harness {
+        postgres,
+        amqp: _,
+        publisher,
+        redis,
+        _app,
+    } = Harness::start().await;
     let event = event(6, 40_000, 20_000);
     let envelope = Envelope::new(Uuid::now_v7(), event.clone());
 
@@ -176,7 +197,7 @@ async fn a_60000_place_event_is_built_once_with_its_counters() {
     republished.id = Uuid::now_v7();
     publisher.publish_event(&republished).await;
 
-    let db = orders_db(&postgres).await;
+    let db = connect_database(&postgres).await;
     assert!(
         eventually(Duration::from_secs(10), || async {
             count(&db, "SELECT count(*) FROM inbox").await == 2
@@ -194,13 +215,13 @@ async fn a_60000_place_event_is_built_once_with_its_counters() {
 
 #[tokio::test]
 async fn a_malformed_purchase_message_is_dead_lettered_and_does_not_block_the_others() {
-    let context = Arc::new(TestContext::new());
-    let config = test_config(&context);
-    let postgres = config.postgres.clone();
-    let amqp = config.amqp.clone();
-    let _app = test_support::spawn(context.clone(), config).await;
-    let publisher = Publisher::new(&amqp).await;
-    let redis = RedisStore::open(&context.redis()).expect("redis");
+    let Harness {
+        postgres,
+        amqp,
+        publisher,
+        redis,
+        _app,
+    } = Harness::start().await;
     let event = event(4, 0, 10);
     publisher
         .publish_event(&Envelope::new(Uuid::now_v7(), event.clone()))
@@ -223,7 +244,7 @@ async fn a_malformed_purchase_message_is_dead_lettered_and_does_not_block_the_ot
             .await;
     }
 
-    let db = orders_db(&postgres).await;
+    let db = connect_database(&postgres).await;
     assert!(
         eventually(Duration::from_secs(20), || async {
             count(&db, "SELECT count(*) FROM orders WHERE state = 'reserved'").await == 3
@@ -295,7 +316,7 @@ async fn killed_in_the_middle_of_a_batch_and_restarted_it_loses_and_doubles_noth
         .collect()
         .await;
 
-    let db = orders_db(&config.postgres).await;
+    let db = connect_database(&config.postgres).await;
     assert!(
         eventually(Duration::from_secs(30), || async {
             count(&db, "SELECT count(*) FROM orders").await >= 50
