@@ -1,12 +1,22 @@
-//! Turning purchase requests into orders: one transaction per batch of requests of one event,
-//! places locked with `SKIP LOCKED`, each request decided `reserved` or `rejected`, the order
-//! events written to the outbox, and the Redis counters settled, all before the commit that
-//! makes it true. A redelivered request finds its order and changes nothing.
+//! Turning purchase requests into orders, a batch of one event's requests per transaction and
+//! a handful of statements per batch, whatever its size:
+//!
+//! 1. the buyers' rows are locked (in buyer order: concurrent batches cannot deadlock);
+//! 2. free places are locked with `SKIP LOCKED`: for each tier asked for, as many as the batch
+//!    asks in venue order; every chosen seat asked for;
+//! 3. requests are decided in arrival order, in memory: sales window, per-buyer limit, places;
+//! 4. orders, claims, buyer counts and order events (outbox) are written set-based, the Redis
+//!    counters settled, and the transaction committed. Messages are acked after that.
+//!
+//! A redelivered request finds its order and changes nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use common::{
-    amqp::{ExchangeRole, outbox},
+    amqp::{
+        ExchangeRole,
+        outbox::{self, Pending},
+    },
     availability::{self, SalesTerms, Settlement},
 };
 use contracts::{
@@ -25,12 +35,6 @@ use crate::storage::{
     orders::{self, LockedPlace, NewOrder},
 };
 
-/// What became of one request.
-enum Decision {
-    Reserved(Vec<LockedPlace>),
-    Rejected(RejectionReason),
-}
-
 /// Reserves `requests`, all of `event_id`, in one transaction.
 pub async fn reserve_batch(
     deps: &Deps,
@@ -40,153 +44,233 @@ pub async fn reserve_batch(
     let mut client = deps.database.pool().get().await?;
     let transaction = client.transaction().await?;
     inventory::lock_counters(&transaction, event_id, false).await?;
-    let terms = inventory::sales_terms(&transaction, event_id).await?;
     let purchase_ids: Vec<Uuid> = requests
         .iter()
         .map(|request| request.payload.purchase_id)
         .collect();
     let already_decided = orders::decided_purchases(&transaction, &purchase_ids).await?;
-
     let mut settlements: Vec<(Uuid, Settlement)> = already_decided
         .iter()
-        .map(|(purchase_id, state)| {
-            let settlement = if state == "rejected" {
-                Settlement::GivenBack
-            } else {
-                Settlement::Used
-            };
-            (*purchase_id, settlement)
-        })
+        .map(|(purchase_id, state)| (*purchase_id, settlement_of_state(state)))
         .collect();
     let mut seen: HashSet<Uuid> = already_decided.keys().copied().collect();
-    let mut fresh: Vec<&Envelope<PurchaseRequestedV1>> = requests
+    let fresh: Vec<&Envelope<PurchaseRequestedV1>> = requests
         .iter()
         .filter(|request| seen.insert(request.payload.purchase_id))
         .collect();
-    // One buyer's row in buyer_places is locked in buyer order by every batch: no deadlock.
-    fresh.sort_by_key(|request| request.payload.buyer_id);
 
-    for request in fresh {
-        let decision = match terms {
-            Some(terms) => decide(&transaction, terms, &request.payload).await?,
-            None => Decision::Rejected(RejectionReason::UnknownPlace),
+    if !fresh.is_empty() {
+        let orders = match inventory::sales_terms(&transaction, event_id).await? {
+            Some(terms) => decide(&transaction, event_id, terms, &fresh).await?,
+            None => fresh
+                .iter()
+                .map(|request| new_order(request, Err(RejectionReason::UnknownPlace)))
+                .collect(),
         };
-        let settlement = record(deps, &transaction, request, decision).await?;
-        settlements.push((request.payload.purchase_id, settlement));
+        let hold_expires_at = OffsetDateTime::now_utc() + deps.reservations.hold_duration;
+        orders::insert_orders(&transaction, event_id, &orders, hold_expires_at).await?;
+        let messages = fresh
+            .iter()
+            .zip(&orders)
+            .map(|(request, order)| order_event(request, order, hold_expires_at))
+            .collect::<anyhow::Result<Vec<Pending>>>()?;
+        outbox::enqueue_all(&transaction, ExchangeRole::Events, &messages).await?;
+        settlements.extend(orders.iter().map(|order| {
+            let settlement = match order.outcome {
+                Ok(_) => Settlement::Used,
+                Err(_) => Settlement::GivenBack,
+            };
+            (order.purchase_id, settlement)
+        }));
     }
 
+    // Settled before the commit, under the counter lock: the reconciler never sees a batch
+    // half-way. Should the commit fail, the counters are off until the next reconciliation,
+    // and Postgres still decides.
     availability::settle(&deps.redis, event_id, &settlements).await?;
     transaction.commit().await?;
     deps.outbox.wake();
     Ok(())
 }
 
-async fn decide(
-    client: &impl GenericClient,
-    terms: SalesTerms,
-    request: &PurchaseRequestedV1,
-) -> Result<Decision, tokio_postgres::Error> {
-    if request.requested_at < terms.open_at {
-        return Ok(Decision::Rejected(RejectionReason::SalesNotOpen));
+fn settlement_of_state(state: &str) -> Settlement {
+    if state == "rejected" {
+        Settlement::GivenBack
+    } else {
+        Settlement::Used
     }
-    if terms
-        .close_at
-        .is_some_and(|close_at| request.requested_at >= close_at)
-    {
-        return Ok(Decision::Rejected(RejectionReason::SalesClosed));
-    }
-    let event_id = request.event_id;
-    let places = match &request.selection {
-        Selection::BestAvailable { tier_id, quantity } => {
-            let places = orders::lock_best_available(client, event_id, *tier_id, *quantity).await?;
-            if places.len() < *quantity as usize || *quantity == 0 {
-                let reason = if orders::tier_exists(client, event_id, *tier_id).await? {
-                    RejectionReason::SoldOut
-                } else {
-                    RejectionReason::UnknownPlace
-                };
-                return Ok(Decision::Rejected(reason));
-            }
-            places
-        }
-        Selection::Seats { seat_ids } => {
-            let distinct: Vec<Uuid> = seat_ids
-                .iter()
-                .copied()
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            let places = orders::lock_seats(client, event_id, &distinct).await?;
-            if places.len() < seat_ids.len() || distinct.is_empty() {
-                let known = orders::count_places(client, event_id, &distinct).await?;
-                let reason = if known == seat_ids.len() as i64 {
-                    RejectionReason::SeatTaken
-                } else {
-                    RejectionReason::UnknownPlace
-                };
-                return Ok(Decision::Rejected(reason));
-            }
-            places
-        }
-    };
-    let count = i32::try_from(places.len()).unwrap_or(i32::MAX);
-    let limit = i32::try_from(terms.per_buyer_limit).unwrap_or(i32::MAX);
-    if !orders::add_buyer_places(client, event_id, request.buyer_id, count, limit).await? {
-        return Ok(Decision::Rejected(RejectionReason::PurchaseLimitExceeded));
-    }
-    Ok(Decision::Reserved(places))
 }
 
-/// Writes the order and its event; returns what the counters should do with the places
-/// admission took.
-async fn record(
-    deps: &Deps,
-    client: &impl GenericClient,
+fn new_order(
     request: &Envelope<PurchaseRequestedV1>,
-    decision: Decision,
-) -> anyhow::Result<Settlement> {
+    outcome: Result<Vec<LockedPlace>, RejectionReason>,
+) -> NewOrder {
     let purchase = &request.payload;
-    let order = NewOrder {
+    NewOrder {
         order_id: Uuid::now_v7(),
         purchase_id: purchase.purchase_id,
-        event_id: purchase.event_id,
         buyer_id: purchase.buyer_id,
         requested_at: purchase.requested_at,
         quantity: i32::try_from(purchase.selection.place_count()).unwrap_or(i32::MAX),
+        outcome,
+    }
+}
+
+/// Locks what the batch needs, then decides each request in arrival order.
+async fn decide(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    terms: SalesTerms,
+    requests: &[&Envelope<PurchaseRequestedV1>],
+) -> anyhow::Result<Vec<NewOrder>> {
+    let buyer_ids: Vec<Uuid> = requests
+        .iter()
+        .map(|request| request.payload.buyer_id)
+        .collect();
+    let mut held = orders::lock_buyers(client, event_id, &buyer_ids).await?;
+    let initially_held = held.clone();
+
+    let mut wanted_by_tier: HashMap<Uuid, i64> = HashMap::new();
+    let mut wanted_seats: Vec<Uuid> = Vec::new();
+    for request in requests {
+        match &request.payload.selection {
+            Selection::BestAvailable { tier_id, quantity } => {
+                *wanted_by_tier.entry(*tier_id).or_default() += i64::from(*quantity);
+            }
+            Selection::Seats { seat_ids } => wanted_seats.extend(seat_ids),
+        }
+    }
+    let mut free_by_tier: HashMap<Uuid, VecDeque<LockedPlace>> = HashMap::new();
+    for (tier_id, wanted) in wanted_by_tier {
+        let places = orders::lock_best_available(client, event_id, tier_id, wanted).await?;
+        free_by_tier.insert(tier_id, places.into());
+    }
+    let mut free_seats: HashMap<Uuid, LockedPlace> = if wanted_seats.is_empty() {
+        HashMap::new()
+    } else {
+        orders::lock_seats(client, event_id, &wanted_seats)
+            .await?
+            .into_iter()
+            .map(|place| (place.place.place_id, place))
+            .collect()
     };
-    match decision {
-        Decision::Reserved(places) => {
-            let hold_expires_at = OffsetDateTime::now_utc() + deps.reservations.hold_duration;
-            orders::insert_reserved(client, &order, &places, hold_expires_at).await?;
-            let event = OrderReservedV1 {
+
+    let limit = i32::try_from(terms.per_buyer_limit).unwrap_or(i32::MAX);
+    let mut decided = Vec::with_capacity(requests.len());
+    for request in requests {
+        let purchase = &request.payload;
+        let count = i32::try_from(purchase.selection.place_count()).unwrap_or(i32::MAX);
+        let buyer_held = held.get(&purchase.buyer_id).copied().unwrap_or(0);
+        let outcome = if purchase.requested_at < terms.open_at {
+            Err(RejectionReason::SalesNotOpen)
+        } else if terms
+            .close_at
+            .is_some_and(|close_at| purchase.requested_at >= close_at)
+        {
+            Err(RejectionReason::SalesClosed)
+        } else if buyer_held + count > limit {
+            Err(RejectionReason::PurchaseLimitExceeded)
+        } else {
+            match &purchase.selection {
+                Selection::BestAvailable { tier_id, quantity } => {
+                    take_best(client, event_id, &mut free_by_tier, *tier_id, *quantity).await?
+                }
+                Selection::Seats { seat_ids } => {
+                    take_seats(client, event_id, &mut free_seats, seat_ids).await?
+                }
+            }
+        };
+        if outcome.is_ok() {
+            held.insert(purchase.buyer_id, buyer_held + count);
+        }
+        decided.push(new_order(request, outcome));
+    }
+    held.retain(|buyer, places| initially_held.get(buyer) != Some(places));
+    if !held.is_empty() {
+        orders::set_buyer_places(client, event_id, &held).await?;
+    }
+    Ok(decided)
+}
+
+/// The first `quantity` free places of the tier (neighbours in venue order).
+async fn take_best(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    free_by_tier: &mut HashMap<Uuid, VecDeque<LockedPlace>>,
+    tier_id: Uuid,
+    quantity: u32,
+) -> Result<Result<Vec<LockedPlace>, RejectionReason>, tokio_postgres::Error> {
+    let free = free_by_tier.entry(tier_id).or_default();
+    let quantity = quantity as usize;
+    if quantity > 0 && free.len() >= quantity {
+        return Ok(Ok(free.drain(..quantity).collect()));
+    }
+    Ok(Err(
+        if orders::tier_exists(client, event_id, tier_id).await? {
+            RejectionReason::SoldOut
+        } else {
+            RejectionReason::UnknownPlace
+        },
+    ))
+}
+
+/// Every seat asked for, or none.
+async fn take_seats(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    free_seats: &mut HashMap<Uuid, LockedPlace>,
+    seat_ids: &[Uuid],
+) -> Result<Result<Vec<LockedPlace>, RejectionReason>, tokio_postgres::Error> {
+    let distinct: HashSet<&Uuid> = seat_ids.iter().collect();
+    if !seat_ids.is_empty()
+        && distinct.len() == seat_ids.len()
+        && seat_ids.iter().all(|seat| free_seats.contains_key(seat))
+    {
+        return Ok(Ok(seat_ids
+            .iter()
+            .filter_map(|seat| free_seats.remove(seat))
+            .collect()));
+    }
+    let known = orders::count_places(client, event_id, seat_ids).await?;
+    Ok(Err(if known == seat_ids.len() as i64 {
+        RejectionReason::SeatTaken
+    } else {
+        RejectionReason::UnknownPlace
+    }))
+}
+
+fn order_event(
+    request: &Envelope<PurchaseRequestedV1>,
+    order: &NewOrder,
+    hold_expires_at: OffsetDateTime,
+) -> anyhow::Result<Pending> {
+    let purchase = &request.payload;
+    match &order.outcome {
+        Ok(places) => Pending::new(&Envelope::new(
+            request.correlation_id,
+            OrderReservedV1 {
                 order_id: order.order_id,
-                purchase_id: order.purchase_id,
-                buyer_id: order.buyer_id,
-                event_id: order.event_id,
+                purchase_id: purchase.purchase_id,
+                buyer_id: purchase.buyer_id,
+                event_id: purchase.event_id,
                 amount_minor: places.iter().map(|place| place.place.price_minor).sum(),
                 currency: places
                     .first()
                     .map(|place| place.currency.clone())
                     .unwrap_or_default(),
-                places: places.into_iter().map(|place| place.place).collect(),
+                places: places.iter().map(|place| place.place.clone()).collect(),
                 hold_expires_at,
-            };
-            let envelope = Envelope::new(request.correlation_id, event);
-            outbox::enqueue(client, ExchangeRole::Events, &envelope).await?;
-            Ok(Settlement::Used)
-        }
-        Decision::Rejected(reason) => {
-            orders::insert_rejected(client, &order, reason).await?;
-            let event = OrderRejectedV1 {
+            },
+        )),
+        Err(reason) => Pending::new(&Envelope::new(
+            request.correlation_id,
+            OrderRejectedV1 {
                 order_id: order.order_id,
-                purchase_id: order.purchase_id,
-                buyer_id: order.buyer_id,
-                event_id: order.event_id,
-                reason,
-            };
-            let envelope = Envelope::new(request.correlation_id, event);
-            outbox::enqueue(client, ExchangeRole::Events, &envelope).await?;
-            Ok(Settlement::GivenBack)
-        }
+                purchase_id: purchase.purchase_id,
+                buyer_id: purchase.buyer_id,
+                event_id: purchase.event_id,
+                reason: *reason,
+            },
+        )),
     }
 }

@@ -46,7 +46,7 @@ pub async fn lock_best_available(
     client: &impl GenericClient,
     event_id: Uuid,
     tier_id: Uuid,
-    quantity: u32,
+    quantity: i64,
 ) -> Result<Vec<LockedPlace>, tokio_postgres::Error> {
     let rows = client
         .query(
@@ -55,7 +55,7 @@ pub async fn lock_best_available(
              WHERE p.event_id = $1 AND p.tier_id = $2 AND p.state = 'available'
              ORDER BY p.position LIMIT $3
              FOR UPDATE OF p SKIP LOCKED",
-            &[&event_id, &tier_id, &i64::from(quantity)],
+            &[&event_id, &tier_id, &quantity],
         )
         .await?;
     Ok(rows.iter().map(locked_place).collect())
@@ -108,105 +108,160 @@ pub async fn tier_exists(
     Ok(row.is_some())
 }
 
-/// Counts `places` more for the buyer if that stays within `limit`; the row lock taken here
-/// serialises the buyer's concurrent purchases. Returns whether it did.
-pub async fn add_buyer_places(
+/// Locks the buyers' rows (creating missing ones) in buyer order, so that concurrent batches
+/// never wait on each other in a cycle; returns the places each buyer has now.
+pub async fn lock_buyers(
     client: &impl GenericClient,
     event_id: Uuid,
-    buyer_id: Uuid,
-    places: i32,
-    limit: i32,
-) -> Result<bool, tokio_postgres::Error> {
-    if places > limit {
-        return Ok(false);
-    }
-    let row = client
-        .query_opt(
-            "INSERT INTO buyer_places AS b (event_id, buyer_id, places) VALUES ($1, $2, $3)
-             ON CONFLICT (event_id, buyer_id)
-             DO UPDATE SET places = b.places + EXCLUDED.places
-             WHERE b.places + EXCLUDED.places <= $4
-             RETURNING places",
-            &[&event_id, &buyer_id, &places, &limit],
-        )
-        .await?;
-    Ok(row.is_some())
-}
-
-/// What an accepted or refused purchase becomes.
-pub struct NewOrder {
-    pub order_id: Uuid,
-    pub purchase_id: Uuid,
-    pub event_id: Uuid,
-    pub buyer_id: Uuid,
-    pub requested_at: OffsetDateTime,
-    pub quantity: i32,
-}
-
-/// Creates a `reserved` order holding `places` until `hold_expires_at`.
-pub async fn insert_reserved(
-    client: &impl GenericClient,
-    order: &NewOrder,
-    places: &[LockedPlace],
-    hold_expires_at: OffsetDateTime,
-) -> Result<(), tokio_postgres::Error> {
-    let amount: i64 = places.iter().map(|place| place.place.price_minor).sum();
-    let currency = places.first().map(|place| place.currency.as_str());
-    let place_ids: Vec<Uuid> = places.iter().map(|place| place.place.place_id).collect();
-    let tier_ids: Vec<Uuid> = places.iter().map(|place| place.place.tier_id).collect();
-    let prices: Vec<i64> = places.iter().map(|place| place.place.price_minor).collect();
+    buyer_ids: &[Uuid],
+) -> Result<HashMap<Uuid, i32>, tokio_postgres::Error> {
+    let mut sorted = buyer_ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
     client
         .execute(
-            "WITH new_order AS (
-                 INSERT INTO orders (order_id, purchase_id, event_id, buyer_id, state, quantity,
-                                     amount_minor, currency, hold_expires_at, requested_at)
-                 VALUES ($1, $2, $3, $4, 'reserved', $5, $6, $7, $8, $9)
-                 RETURNING order_id
-             ), claimed AS (
-                 UPDATE places SET state = 'held', order_id = $1
-                 WHERE event_id = $3 AND place_id = ANY($10)
-             )
-             INSERT INTO order_places (order_id, event_id, place_id, tier_id, price_minor)
-             SELECT (SELECT order_id FROM new_order), $3, *
-             FROM unnest($10::uuid[], $11::uuid[], $12::bigint[])",
-            &[
-                &order.order_id,
-                &order.purchase_id,
-                &order.event_id,
-                &order.buyer_id,
-                &order.quantity,
-                &amount,
-                &currency,
-                &hold_expires_at,
-                &order.requested_at,
-                &place_ids,
-                &tier_ids,
-                &prices,
-            ],
+            "INSERT INTO buyer_places (event_id, buyer_id, places)
+             SELECT $1, buyer, 0 FROM unnest($2::uuid[]) AS b (buyer) ORDER BY buyer
+             ON CONFLICT DO NOTHING",
+            &[&event_id, &sorted],
+        )
+        .await?;
+    let rows = client
+        .query(
+            "SELECT buyer_id, places FROM buyer_places
+             WHERE event_id = $1 AND buyer_id = ANY($2)
+             ORDER BY buyer_id FOR UPDATE",
+            &[&event_id, &sorted],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// Sets the places of buyers locked by `lock_buyers`.
+pub async fn set_buyer_places(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    places: &HashMap<Uuid, i32>,
+) -> Result<(), tokio_postgres::Error> {
+    let (buyers, counts): (Vec<Uuid>, Vec<i32>) = places.iter().map(|(b, n)| (*b, *n)).unzip();
+    client
+        .execute(
+            "UPDATE buyer_places b SET places = n.places
+             FROM unnest($2::uuid[], $3::integer[]) AS n (buyer_id, places)
+             WHERE b.event_id = $1 AND b.buyer_id = n.buyer_id",
+            &[&event_id, &buyers, &counts],
         )
         .await?;
     Ok(())
 }
 
-/// Records a refused purchase, so that a redelivered request finds it decided.
-pub async fn insert_rejected(
+/// A decided purchase, ready to be written.
+pub struct NewOrder {
+    pub order_id: Uuid,
+    pub purchase_id: Uuid,
+    pub buyer_id: Uuid,
+    pub requested_at: OffsetDateTime,
+    /// The places held, or why nothing was.
+    pub outcome: Result<Vec<LockedPlace>, RejectionReason>,
+    /// Places asked for.
+    pub quantity: i32,
+}
+
+/// Writes a batch of orders of one event, `reserved` (claiming their places, held until
+/// `hold_expires_at`) or `rejected`, in three statements.
+pub async fn insert_orders(
     client: &impl GenericClient,
-    order: &NewOrder,
-    reason: RejectionReason,
+    event_id: Uuid,
+    orders: &[NewOrder],
+    hold_expires_at: OffsetDateTime,
 ) -> Result<(), tokio_postgres::Error> {
+    let mut order_ids = Vec::new();
+    let mut purchase_ids = Vec::new();
+    let mut buyer_ids = Vec::new();
+    let mut states = Vec::new();
+    let mut reasons: Vec<Option<&str>> = Vec::new();
+    let mut quantities = Vec::new();
+    let mut amounts: Vec<i64> = Vec::new();
+    let mut currencies: Vec<Option<&str>> = Vec::new();
+    let mut holds: Vec<Option<OffsetDateTime>> = Vec::new();
+    let mut requested = Vec::new();
+    let (mut claim_orders, mut claim_places, mut claim_tiers, mut claim_prices) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for order in orders {
+        order_ids.push(order.order_id);
+        purchase_ids.push(order.purchase_id);
+        buyer_ids.push(order.buyer_id);
+        quantities.push(order.quantity);
+        requested.push(order.requested_at);
+        match &order.outcome {
+            Ok(places) => {
+                states.push("reserved");
+                reasons.push(None);
+                amounts.push(places.iter().map(|place| place.place.price_minor).sum());
+                currencies.push(places.first().map(|place| place.currency.as_str()));
+                holds.push(Some(hold_expires_at));
+                for place in places {
+                    claim_orders.push(order.order_id);
+                    claim_places.push(place.place.place_id);
+                    claim_tiers.push(place.place.tier_id);
+                    claim_prices.push(place.place.price_minor);
+                }
+            }
+            Err(reason) => {
+                states.push("rejected");
+                reasons.push(Some(rejection_reason_name(*reason)));
+                amounts.push(0);
+                currencies.push(None);
+                holds.push(None);
+            }
+        }
+    }
     client
         .execute(
-            "INSERT INTO orders (order_id, purchase_id, event_id, buyer_id, state, reason,
-                                 quantity, requested_at)
-             VALUES ($1, $2, $3, $4, 'rejected', $5, $6, $7)",
+            "INSERT INTO orders (order_id, purchase_id, event_id, buyer_id, state, reason, quantity,
+                                 amount_minor, currency, hold_expires_at, requested_at)
+             SELECT o.order_id, o.purchase_id, $1, o.buyer_id, o.state, o.reason, o.quantity,
+                    o.amount, o.currency, o.hold, o.requested
+             FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
+                         $7::integer[], $8::bigint[], $9::text[], $10::timestamptz[],
+                         $11::timestamptz[])
+                  AS o (order_id, purchase_id, buyer_id, state, reason, quantity, amount,
+                        currency, hold, requested)",
             &[
-                &order.order_id,
-                &order.purchase_id,
-                &order.event_id,
-                &order.buyer_id,
-                &rejection_reason_name(reason),
-                &order.quantity,
-                &order.requested_at,
+                &event_id,
+                &order_ids,
+                &purchase_ids,
+                &buyer_ids,
+                &states,
+                &reasons,
+                &quantities,
+                &amounts,
+                &currencies,
+                &holds,
+                &requested,
+            ],
+        )
+        .await?;
+    if claim_places.is_empty() {
+        return Ok(());
+    }
+    client
+        .execute(
+            "WITH claims AS (
+                 SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[])
+                          AS c (order_id, place_id, tier_id, price_minor)
+             ), held AS (
+                 UPDATE places p SET state = 'held', order_id = c.order_id
+                 FROM claims c WHERE p.event_id = $1 AND p.place_id = c.place_id
+             )
+             INSERT INTO order_places (order_id, event_id, place_id, tier_id, price_minor)
+             SELECT order_id, $1, place_id, tier_id, price_minor FROM claims",
+            &[
+                &event_id,
+                &claim_orders,
+                &claim_places,
+                &claim_tiers,
+                &claim_prices,
             ],
         )
         .await?;

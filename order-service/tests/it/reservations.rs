@@ -262,8 +262,26 @@ async fn a_malformed_purchase_message_is_dead_lettered_and_does_not_block_the_ot
 }
 
 /// order-service as a real process, so that it can be killed without any chance to clean up.
-fn start_process(config: &Config) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_order-service"))
+/// Killed when dropped too, so that a failing test leaves no process behind.
+struct Process(Child);
+
+impl Process {
+    fn kill(&mut self) {
+        if let Err(error) = self.0.kill() {
+            eprintln!("killing order-service: {error}");
+        }
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start_process(config: &Config) -> Process {
+    let child = Command::new(env!("CARGO_BIN_EXE_order-service"))
         .env(
             "TICKETING_POSTGRES_URL",
             config.postgres.server_url.expose(),
@@ -279,7 +297,8 @@ fn start_process(config: &Config) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("order-service starts")
+        .expect("order-service starts");
+    Process(child)
 }
 
 /// Waits until the process has declared its queues (before that, messages are not routed).
@@ -323,8 +342,7 @@ async fn killed_in_the_middle_of_a_batch_and_restarted_it_loses_and_doubles_noth
         })
         .await
     );
-    first.kill().expect("killed");
-    first.wait().expect("reaped");
+    first.kill();
     let at_kill = count(&db, "SELECT count(*) FROM orders").await;
     assert!(at_kill < 1_500, "the kill came before the end ({at_kill})");
 
@@ -333,8 +351,7 @@ async fn killed_in_the_middle_of_a_batch_and_restarted_it_loses_and_doubles_noth
         count(&db, "SELECT count(*) FROM orders").await == 1_500
     })
     .await;
-    second.kill().expect("killed");
-    second.wait().expect("reaped");
+    second.kill();
     assert!(all_decided, "every request was decided after the restart");
 
     let ids: i64 = db
