@@ -3,6 +3,9 @@
 
 use account_service::{SERVICE, config::Config, flows, startup};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;

@@ -25,6 +25,10 @@ use uuid::Uuid;
 use crate::{config::TokenVerificationConfig, http::Problem};
 
 const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Tokens remembered as verified. A buyer at a drop sends the same token many times, and an
+/// EdDSA check costs ~50 µs of CPU; a token is looked up by its whole text, so a changed
+/// byte is verified afresh, and it is forgotten at its expiry.
+const MAX_VERIFIED_TOKENS: usize = 100_000;
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECONDS: u64 = 5;
 
@@ -108,6 +112,7 @@ enum KeySource {
 #[derive(Clone)]
 pub struct Authenticator {
     keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
+    verified: Arc<RwLock<HashMap<String, (AuthUser, i64)>>>,
     source: Arc<KeySource>,
     validation: Arc<Validation>,
 }
@@ -121,6 +126,7 @@ impl Authenticator {
             .unwrap_or_default();
         Self {
             keys: Arc::default(),
+            verified: Arc::default(),
             source: Arc::new(KeySource::Remote {
                 jwks_url: config.jwks_url.clone(),
                 http,
@@ -135,6 +141,7 @@ impl Authenticator {
     pub fn fixed(jwks: &Jwks, issuer: &str, audience: &str) -> Result<Self, AuthError> {
         Ok(Self {
             keys: Arc::new(RwLock::new(decoding_keys(jwks)?)),
+            verified: Arc::default(),
             source: Arc::new(KeySource::Fixed),
             validation: Arc::new(validation(issuer, audience)),
         })
@@ -142,6 +149,27 @@ impl Authenticator {
 
     /// Checks signature, algorithm, issuer, audience, expiry and not-before.
     pub async fn verify(&self, token: &str) -> Result<AuthUser, AuthError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Ok(verified) = self.verified.read()
+            && let Some((user, expires_at)) = verified.get(token)
+            && *expires_at > now
+        {
+            return Ok(*user);
+        }
+        let (user, expires_at) = self.verify_signed(token).await?;
+        if let Ok(mut verified) = self.verified.write() {
+            if verified.len() >= MAX_VERIFIED_TOKENS {
+                verified.retain(|_, (_, expires_at)| *expires_at > now);
+                if verified.len() >= MAX_VERIFIED_TOKENS {
+                    verified.clear();
+                }
+            }
+            verified.insert(token.to_owned(), (user, expires_at));
+        }
+        Ok(user)
+    }
+
+    async fn verify_signed(&self, token: &str) -> Result<(AuthUser, i64), AuthError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|error| AuthError::Invalid(error.to_string()))?;
         // The algorithm is pinned: whatever the header claims, only EdDSA is accepted.
@@ -162,7 +190,11 @@ impl Authenticator {
             .ok_or_else(|| AuthError::Invalid(format!("unknown key id {kid}")))
     }
 
-    fn verify_with_known_key(&self, token: &str, kid: &str) -> Result<Option<AuthUser>, AuthError> {
+    fn verify_with_known_key(
+        &self,
+        token: &str,
+        kid: &str,
+    ) -> Result<Option<(AuthUser, i64)>, AuthError> {
         let keys = self
             .keys
             .read()
@@ -172,11 +204,12 @@ impl Authenticator {
         };
         let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
             .map_err(|error| AuthError::Invalid(error.to_string()))?;
-        Ok(Some(AuthUser {
+        let user = AuthUser {
             id: data.claims.sub,
             role: data.claims.role,
             session_id: data.claims.sid,
-        }))
+        };
+        Ok(Some((user, data.claims.exp)))
     }
 
     async fn refresh_keys(&self) -> Result<(), AuthError> {

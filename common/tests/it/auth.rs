@@ -196,3 +196,28 @@ async fn a_key_server_that_is_down_makes_verification_unavailable_not_valid() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn a_token_verified_before_does_not_vouch_for_a_tampered_copy() {
+    let server = KeyServer::default();
+    let (key, jwk) = new_key("k1");
+    server.jwks.write().expect("not poisoned").push(jwk);
+    let keys = spawn_key_server(server).await;
+    let authenticator = Authenticator::remote(&verification(&keys, Duration::from_secs(5)));
+    let token = sign(&key, "k1", Role::Buyer);
+
+    let first = authenticator.verify(&token).await.expect("valid");
+    let again = authenticator.verify(&token).await.expect("still valid");
+    // Same signature, another payload: an admin claim grafted onto the buyer's signature.
+    let admin = sign(&key, "k1", Role::Admin);
+    let mut parts: Vec<&str> = admin.split('.').collect();
+    let signature = token.rsplit('.').next().expect("a signature");
+    parts[2] = signature;
+    let grafted = parts.join(".");
+
+    assert_eq!(first, again);
+    assert!(matches!(
+        authenticator.verify(&grafted).await,
+        Err(AuthError::Invalid(_))
+    ));
+}
