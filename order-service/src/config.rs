@@ -49,9 +49,9 @@ impl Config {
             tokens: TokenVerificationConfig::from_env()?,
             reservations: ReservationConfig {
                 hold_duration: env_seconds("TICKETING_HOLD_SECONDS", 600)?,
-                prefetch_count: env_or("TICKETING_RESERVATION_PREFETCH", 500)?,
-                max_batch: env_or("TICKETING_RESERVATION_BATCH", 50)?,
-                concurrent_batches: env_or("TICKETING_RESERVATION_CONCURRENCY", 4)?,
+                prefetch_count: env_or("TICKETING_RESERVATION_PREFETCH", 2_000)?,
+                max_batch: env_or("TICKETING_RESERVATION_BATCH", 500)?,
+                concurrent_batches: env_or("TICKETING_RESERVATION_CONCURRENCY", 2)?,
                 sweep_interval: env_millis("TICKETING_HOLD_SWEEP_MS", 1_000)?,
                 counter_check_interval: env_millis("TICKETING_COUNTER_CHECK_MS", 1_000)?,
                 reconcile_interval: env_seconds("TICKETING_RECONCILE_SECONDS", 30)?,

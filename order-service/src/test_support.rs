@@ -28,9 +28,9 @@ pub fn config(context: &TestContext, jwks_url: &str, issuer: &str, audience: &st
         },
         reservations: ReservationConfig {
             hold_duration: Duration::from_secs(600),
-            prefetch_count: 500,
-            max_batch: 50,
-            concurrent_batches: 4,
+            prefetch_count: 2_000,
+            max_batch: 500,
+            concurrent_batches: 2,
             sweep_interval: Duration::from_millis(100),
             counter_check_interval: Duration::from_millis(100),
             reconcile_interval: Duration::from_secs(2),
