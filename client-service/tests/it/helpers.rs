@@ -88,6 +88,7 @@ pub(crate) struct Pipeline {
     _orders: Vec<TestApp>,
     pub(crate) context: Arc<TestContext>,
     orders_database: PostgresConfig,
+    gateway_template: Config,
     issuer: TokenIssuer,
     _accounts: TestApp,
 }
@@ -114,37 +115,32 @@ pub(crate) async fn spawn_pipeline_with(
         orders_database = Some(config.postgres.clone());
         order_services.push(order_service::test_support::spawn(context.clone(), config).await);
     }
-    let order_url = order_services[0].address.clone();
-    let mut gateway_apps = Vec::new();
-    for _ in 0..gateways {
-        let config = Config {
-            tokens: TokenVerificationConfig {
-                issuer: TEST_ISSUER.to_owned(),
-                audience: TEST_AUDIENCE.to_owned(),
-                jwks_url: jwks_url.clone(),
-                jwks_min_refresh_interval: Duration::from_secs(5),
-            },
-            upstreams: UpstreamConfig {
-                order_url: order_url.clone(),
-                ..test_upstreams()
-            },
-            ..base_config(&context)
-        };
-        context.track_topology(&startup::topology(&config));
-        let shutdown = CancellationToken::new();
-        let app = startup::build(config, shutdown.clone())
-            .await
-            .expect("client-service builds");
-        gateway_apps.push(TestApp::start(app, shutdown, context.clone()));
-    }
-    Pipeline {
-        gateways: gateway_apps,
+    let gateway_template = Config {
+        tokens: TokenVerificationConfig {
+            issuer: TEST_ISSUER.to_owned(),
+            audience: TEST_AUDIENCE.to_owned(),
+            jwks_url,
+            jwks_min_refresh_interval: Duration::from_secs(5),
+        },
+        upstreams: UpstreamConfig {
+            order_url: order_services[0].address.clone(),
+            ..test_upstreams()
+        },
+        ..base_config(&context)
+    };
+    let mut pipeline = Pipeline {
+        gateways: Vec::new(),
         _orders: order_services,
         context,
         orders_database: orders_database.expect("at least one order-service"),
+        gateway_template,
         issuer,
         _accounts: accounts,
+    };
+    for _ in 0..gateways {
+        pipeline.add_gateway(|_| {}).await;
     }
+    pipeline
 }
 
 /// An event on sale since a minute ago, as event-service would publish it.
@@ -188,18 +184,42 @@ pub(crate) fn seated_tier(seats: usize) -> PublishedTier {
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: u16,
+    pub(crate) retry_after: Option<String>,
     pub(crate) body: Value,
 }
 
 impl Answer {
     async fn read(response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let body = response.json().await.unwrap_or(Value::Null);
-        Self { status, body }
+        Self {
+            status,
+            retry_after,
+            body,
+        }
     }
 }
 
 impl Pipeline {
+    /// Starts one more gateway, configured like the others but for `adjust`.
+    pub(crate) async fn add_gateway(&mut self, adjust: impl FnOnce(&mut Config)) {
+        let mut config = self.gateway_template.clone();
+        config.http = self.context.http();
+        adjust(&mut config);
+        self.context.track_topology(&startup::topology(&config));
+        let shutdown = CancellationToken::new();
+        let app = startup::build(config, shutdown.clone())
+            .await
+            .expect("client-service builds");
+        self.gateways
+            .push(TestApp::start(app, shutdown, self.context.clone()));
+    }
+
     /// A signed access token of a buyer that need not exist anywhere else.
     pub(crate) fn buyer(&self, buyer_id: Uuid) -> String {
         self.issuer

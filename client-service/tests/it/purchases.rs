@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use common::test_support::eventually;
+use common::{config::Secret, test_support::eventually};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -410,6 +410,7 @@ async fn bad_purchase_requests_get_clear_problems_and_change_nothing() {
         .await;
     assert_eq!(early.status, 425, "{:?}", early.body);
     assert_eq!(early.body["code"], "sales-not-open");
+    assert!(early.retry_after.is_some(), "425 says when to come back");
 
     let db = pipeline.orders_db().await;
     let orders: i64 = db
@@ -501,4 +502,33 @@ async fn the_buyer_follows_a_purchase_by_status_and_stream_and_no_one_else_sees_
         pipeline.counter_and_truth(event.event_id, tier_id).await,
         (10, 10)
     );
+}
+
+#[tokio::test]
+async fn a_purchase_the_broker_cannot_take_is_a_503_that_gives_the_places_back() {
+    let mut pipeline = spawn_pipeline().await;
+    let tier = standing_tier(10);
+    let tier_id = tier.tier_id;
+    let event = event_on_sale(4, vec![tier]);
+    pipeline.publish(&event).await;
+    pipeline
+        .add_gateway(|config| {
+            config.amqp.url = Secret::new("amqp://guest:guest@127.0.0.1:1/%2f".to_owned());
+        })
+        .await;
+    let token = pipeline.buyer(Uuid::now_v7());
+    let body = tier_body(event.event_id, tier_id, 3);
+
+    let refused = pipeline.purchase(1, &token, "retry-me", &body).await;
+
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    assert_eq!(refused.body["code"], "unavailable");
+    assert_eq!(refused.retry_after.as_deref(), Some("1"));
+    assert_eq!(
+        pipeline.counter_and_truth(event.event_id, tier_id).await,
+        (10, 10),
+        "the places went back"
+    );
+    let retried = pipeline.purchase(0, &token, "retry-me", &body).await;
+    assert_eq!(retried.status, 202, "the key was free for the retry");
 }
