@@ -245,6 +245,55 @@ pub struct TierAvailability {
     pub capacity: u64,
 }
 
+/// Where a place stands; order-service is the only one to change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceState {
+    Available,
+    Held,
+    Sold,
+}
+
+/// `GET /v1/events/{id}/seats`: every numbered seat with its tier and state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatMap {
+    pub event_id: Uuid,
+    pub seats: Vec<SeatStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatStatus {
+    pub seat_id: Uuid,
+    pub section: String,
+    pub row: String,
+    pub number: u32,
+    pub tier_id: Uuid,
+    pub state: PlaceState,
+}
+
+/// order-service's internal `GET /internal/v1/events/{id}/inventory`: the numbers Postgres
+/// holds, for when the Redis counters are missing, and each seat's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventInventory {
+    pub event_id: Uuid,
+    pub tiers: Vec<TierInventory>,
+    pub seats: Vec<PlaceStatus>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierInventory {
+    pub tier_id: Uuid,
+    pub available: u64,
+    pub held: u64,
+    pub sold: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceStatus {
+    pub place_id: Uuid,
+    pub state: PlaceState,
+}
+
 /// `event.repriced`: tier prices changed after publishing; they apply to new reservations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRepricedV1 {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use common::config::{
     AmqpConfig, ConfigError, HttpConfig, LogFormat, PostgresConfig, RedisConfig,
-    TokenVerificationConfig, env_millis, log_format_from_env,
+    TokenVerificationConfig, env_millis, env_or, log_format_from_env,
 };
 
 #[derive(Debug, Clone)]
@@ -16,6 +16,8 @@ pub struct Config {
     pub redis: RedisConfig,
     pub amqp: AmqpConfig,
     pub tokens: TokenVerificationConfig,
+    /// order-service, for seat states and for availability when Redis has no counters.
+    pub order_url: String,
     /// How often live availability is read for the streams (each stream gets at most one
     /// message per interval).
     pub availability_poll_interval: Duration,
@@ -30,6 +32,7 @@ impl Config {
             redis: RedisConfig::from_env()?,
             amqp: AmqpConfig::from_env()?,
             tokens: TokenVerificationConfig::from_env()?,
+            order_url: env_or("TICKETING_ORDER_URL", "http://127.0.0.1:8083".to_owned())?,
             availability_poll_interval: env_millis("TICKETING_AVAILABILITY_POLL_MS", 500)?,
         })
     }

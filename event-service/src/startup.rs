@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     SERVICE,
     config::Config,
-    flows::{Deps, availability::AvailabilityHub},
+    flows::{Deps, availability::AvailabilityHub, inventory::OrderInventory},
     http::{self, AppState},
     storage,
 };
@@ -41,6 +41,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         .redis(&redis)
         .rabbitmq(&broker);
     let outbox = OutboxSignal::default();
+    let orders = OrderInventory::new(&config.order_url)?;
     let state = AppState {
         deps: Deps {
             database: database.clone(),
@@ -48,9 +49,11 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
             outbox: outbox.clone(),
             availability: AvailabilityHub::new(
                 redis.clone(),
+                orders.clone(),
                 config.availability_poll_interval,
                 shutdown.clone(),
             ),
+            orders,
         },
         authenticator: Authenticator::remote(&config.tokens),
     };

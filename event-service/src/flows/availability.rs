@@ -19,20 +19,41 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Deps, EventError};
+use super::{Deps, EventError, inventory::OrderInventory};
 
-/// Places left per tier. Until order-service has built the event's counters, every tier shows
-/// its full capacity.
+/// Places left per tier: the Redis counters; without them (not built yet, or lost in a flush)
+/// order-service's own numbers; and until order-service has the event, its full capacity.
 pub async fn availability(deps: &Deps, event_id: Uuid) -> Result<Availability, EventError> {
     let event = super::events::event(deps, None, event_id).await?;
-    snapshot(&deps.redis, &event).await
+    snapshot(&deps.redis, &deps.orders, &event).await
 }
 
-async fn snapshot(redis: &RedisStore, event: &Event) -> Result<Availability, EventError> {
-    let counters = read_remaining(redis, event.id)
+async fn snapshot(
+    redis: &RedisStore,
+    orders: &OrderInventory,
+    event: &Event,
+) -> Result<Availability, EventError> {
+    let counters = match read_remaining(redis, event.id)
         .await
         .map_err(anyhow::Error::from)?
-        .unwrap_or_default();
+    {
+        Some(counters) => counters,
+        None => match orders.fetch(event.id).await {
+            Ok(inventory) => inventory
+                .map(|inventory| {
+                    inventory
+                        .tiers
+                        .iter()
+                        .map(|tier| (tier.tier_id, i64::try_from(tier.available).unwrap_or(0)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(event_id = %event.id, error = format!("{error:#}"), "no availability from order-service");
+                HashMap::new()
+            }
+        },
+    };
     Ok(Availability {
         event_id: event.id,
         tiers: event
@@ -58,15 +79,22 @@ type Watchers = Arc<Mutex<HashMap<Uuid, Arc<watch::Sender<Availability>>>>>;
 #[derive(Clone)]
 pub struct AvailabilityHub {
     redis: RedisStore,
+    orders: OrderInventory,
     interval: Duration,
     shutdown: CancellationToken,
     watchers: Watchers,
 }
 
 impl AvailabilityHub {
-    pub fn new(redis: RedisStore, interval: Duration, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        redis: RedisStore,
+        orders: OrderInventory,
+        interval: Duration,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             redis,
+            orders,
             interval,
             shutdown,
             watchers: Arc::default(),
@@ -83,7 +111,7 @@ impl AvailabilityHub {
         if let Some(sender) = lock(&self.watchers).get(&event.id) {
             return Ok(sender.subscribe());
         }
-        let first = snapshot(&self.redis, &event).await?;
+        let first = snapshot(&self.redis, &self.orders, &event).await?;
         let mut watchers = lock(&self.watchers);
         // Another request may have started the poller while we read the counters.
         if let Some(sender) = watchers.get(&event.id) {
@@ -109,7 +137,7 @@ impl AvailabilityHub {
                     break;
                 }
             }
-            match snapshot(&self.redis, &event).await {
+            match snapshot(&self.redis, &self.orders, &event).await {
                 Ok(next) => {
                     sender.send_if_modified(|current| {
                         let changed = current.tiers != next.tiers;

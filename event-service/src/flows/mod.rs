@@ -3,6 +3,8 @@
 
 pub mod availability;
 pub mod events;
+pub mod inventory;
+pub mod seats;
 pub mod venues;
 
 use common::{amqp::OutboxSignal, postgres::Database, redis::RedisStore};
@@ -16,6 +18,7 @@ pub struct Deps {
     pub redis: RedisStore,
     pub outbox: OutboxSignal,
     pub availability: availability::AvailabilityHub,
+    pub orders: inventory::OrderInventory,
 }
 
 /// Business outcomes other than success; `http::error` maps each to a status.
@@ -28,6 +31,9 @@ pub enum EventError {
     NotFound,
     #[error("the event is published; only its title, description and category can change")]
     Published,
+    /// A service this answer needs did not answer; nothing changed.
+    #[error("{0}")]
+    Unavailable(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

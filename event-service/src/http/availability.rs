@@ -7,7 +7,7 @@ use axum::{
     response::sse::{Event as SseEvent, KeepAlive, Sse},
 };
 use common::{http::ApiError, http::ApiJson};
-use contracts::events::Availability;
+use contracts::events::{Availability, SeatMap};
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
@@ -20,6 +20,16 @@ pub(super) async fn availability(
 ) -> Result<ApiJson<Availability>, ApiError> {
     Ok(ApiJson(
         flows::availability::availability(&state.deps, event_id).await?,
+    ))
+}
+
+/// `GET /v1/events/{id}/seats`: every seat with its tier and state.
+pub(super) async fn seats(
+    State(state): State<AppState>,
+    Path(event_id): Path<Uuid>,
+) -> Result<ApiJson<SeatMap>, ApiError> {
+    Ok(ApiJson(
+        flows::seats::seat_map(&state.deps, event_id).await?,
     ))
 }
 

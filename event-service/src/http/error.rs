@@ -24,6 +24,12 @@ impl From<EventError> for ApiError {
             EventError::Published => {
                 Problem::new(StatusCode::CONFLICT, ErrorCode::Conflict, error.to_string())
             }
+            EventError::Unavailable(reason) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                *reason,
+            )
+            .with_retry_after(1),
             EventError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "request failed");
                 Problem::internal()

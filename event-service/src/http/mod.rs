@@ -32,6 +32,7 @@ pub fn routes(state: AppState) -> Router {
             "/v1/events/{id}/availability",
             get(availability::availability),
         )
+        .route("/v1/events/{id}/seats", get(availability::seats))
         .route(
             "/v1/events/{id}/availability/stream",
             get(availability::stream),

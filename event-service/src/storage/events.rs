@@ -397,3 +397,33 @@ fn event_from_row(row: &Row, tiers: &mut HashMap<Uuid, Vec<Tier>>) -> Event {
         tiers: tiers.remove(&id).unwrap_or_default(),
     }
 }
+
+/// Every numbered seat of the event, in venue order, with its section, row, number and tier.
+pub async fn seats(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<Vec<(Uuid, String, String, u32, Uuid)>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT s.id, vs.name, s.row_label, s.seat_number, ts.tier_id
+             FROM tier_sections ts
+             JOIN venue_seats s ON s.section_id = ts.section_id
+             JOIN venue_sections vs ON vs.id = s.section_id
+             WHERE ts.event_id = $1
+             ORDER BY vs.position, s.row_position, s.seat_number",
+            &[&event_id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            (
+                row.get(0),
+                row.get(1),
+                row.get(2),
+                u32::try_from(row.get::<_, i32>(3)).unwrap_or(0),
+                row.get(4),
+            )
+        })
+        .collect())
+}

@@ -11,7 +11,17 @@ use futures::StreamExt;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{Catalog, spawn_with_accounts};
+use common::{
+    amqp::{Broker, ExchangeRole, Topology},
+    test_support::eventually,
+};
+use contracts::{
+    Envelope,
+    purchases::{PurchaseRequestedV1, Selection, purchase_routing_key},
+};
+use uuid::Uuid;
+
+use crate::helpers::{Catalog, spawn_with_accounts, spawn_with_orders};
 
 /// A published event; returns its id and its first tier's id.
 async fn published_event(catalog: &Catalog) -> (String, String) {
@@ -155,6 +165,7 @@ async fn an_open_stream_does_not_hold_up_graceful_shutdown() {
     let Catalog {
         events,
         accounts: _accounts,
+        orders: _orders,
     } = catalog;
 
     let stopped = tokio::time::timeout(Duration::from_secs(10), events.stop()).await;
@@ -164,4 +175,123 @@ async fn an_open_stream_does_not_hold_up_graceful_shutdown() {
         "the service stopped with a watcher connected"
     );
     drop(stream);
+}
+
+#[tokio::test]
+async fn the_seat_map_and_missing_counters_come_from_order_service() {
+    let catalog = spawn_with_orders().await;
+    let (event_id, tier_id) = published_event(&catalog).await;
+    let seats_path = format!("/v1/events/{event_id}/seats");
+    let orders = catalog.orders.as_ref().expect("order-service");
+    let built = eventually(Duration::from_secs(20), || async {
+        orders
+            .get(&format!("/internal/v1/events/{event_id}/inventory"))
+            .await
+            .status()
+            == 200
+    })
+    .await;
+    assert!(
+        built,
+        "order-service built the inventory from event.published"
+    );
+
+    let map: Value = catalog
+        .call(Method::GET, &seats_path, None, None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let seats = map["seats"].as_array().expect("seats");
+    assert_eq!(
+        seats.len(),
+        210,
+        "every numbered seat, none of the standing places"
+    );
+    assert!(seats.iter().all(|seat| seat["state"] == "available"));
+    let seat = &seats[0];
+    assert_eq!(seat["tier_id"], tier_id.as_str());
+    assert_eq!(seat["row"], "R0");
+    assert_eq!(seat["number"], 1);
+
+    hold_seat(&catalog, &event_id, seat["seat_id"].as_str().expect("id")).await;
+    let held = eventually(Duration::from_secs(20), || async {
+        let map: Value = catalog
+            .call(Method::GET, &seats_path, None, None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        map["seats"][0]["state"] == "held"
+    })
+    .await;
+    assert!(held, "the seat map shows the hold");
+
+    let redis = RedisStore::open(&catalog.events.context.redis()).expect("redis");
+    let keys = common::availability::EventKeys::new(&redis, event_id.parse().expect("uuid"));
+    let () = redis::cmd("DEL")
+        .arg(&[&keys.meta, &keys.remaining])
+        .query_async(&mut redis.connection())
+        .await
+        .expect("counters deleted");
+    let availability: Value = catalog
+        .call(
+            Method::GET,
+            &format!("/v1/events/{event_id}/availability"),
+            None,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    // The counters are gone until order-service rebuilds them; the numbers are Postgres'.
+    let tier = availability["tiers"]
+        .as_array()
+        .expect("tiers")
+        .iter()
+        .find(|tier| tier["tier_id"] == tier_id.as_str())
+        .expect("the tier")
+        .clone();
+    assert_eq!(tier["remaining"], tier["capacity"].as_u64().expect("n") - 1);
+    assert_eq!(
+        common::availability::read_remaining(&redis, event_id.parse().expect("uuid"))
+            .await
+            .expect("redis"),
+        None,
+        "the counters were still missing"
+    );
+}
+
+/// Sends order-service a purchase of one chosen seat, as client-service would.
+async fn hold_seat(catalog: &Catalog, event_id: &str, seat_id: &str) {
+    let amqp = catalog.events.context.amqp();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let broker = Broker::start(
+        amqp.clone(),
+        Topology::new(&amqp.namespace, amqp.delivery_limit),
+        shutdown.clone(),
+    )
+    .await;
+    let event_id: Uuid = event_id.parse().expect("uuid");
+    let purchase_id = Uuid::now_v7();
+    let request = PurchaseRequestedV1 {
+        purchase_id,
+        buyer_id: Uuid::now_v7(),
+        event_id,
+        selection: Selection::Seats {
+            seat_ids: vec![seat_id.parse().expect("uuid")],
+        },
+        // After the event's sales_open_at (2031-03-01).
+        requested_at: time::macros::datetime!(2031-04-01 12:00 UTC),
+    };
+    broker
+        .publish_envelope(
+            ExchangeRole::Commands,
+            &purchase_routing_key(event_id, amqp.purchase_queue_shards),
+            &Envelope::new(purchase_id, request),
+        )
+        .await
+        .expect("published");
+    shutdown.cancel();
 }

@@ -1,6 +1,8 @@
 //! `spawn_app`: event-service built by the same `startup::build` as production, on a free port,
 //! with its own database, Redis prefix, broker namespace and bucket (`TestContext`).
 
+use std::sync::Arc;
+
 use account_service::test_support::{TEST_AUDIENCE, TEST_ISSUER};
 use common::{
     config::{LogFormat, TokenVerificationConfig},
@@ -16,7 +18,11 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with a chance to change the configuration first.
 pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let context = TestContext::new();
+    spawn_in(Arc::new(TestContext::new()), adjust).await
+}
+
+/// event-service in `context`, which other services of the test may share.
+async fn spawn_in(context: Arc<TestContext>, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config {
         http: context.http(),
         log_format: LogFormat::Text,
@@ -31,6 +37,8 @@ pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp 
             jwks_min_refresh_interval: std::time::Duration::from_secs(5),
         },
         availability_poll_interval: std::time::Duration::from_millis(50),
+        // Tests that need order-service use `spawn_with_orders`.
+        order_url: "http://127.0.0.1:1".to_owned(),
     };
     adjust(&mut config);
     context.track_topology(&startup::topology(&config));
@@ -45,13 +53,45 @@ pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp 
 pub(crate) struct Catalog {
     pub(crate) events: TestApp,
     pub(crate) accounts: TestApp,
+    /// order-service in the same broker namespace and Redis prefix, when the test needs it.
+    pub(crate) orders: Option<TestApp>,
 }
 
 pub(crate) async fn spawn_with_accounts() -> Catalog {
     let accounts = account_service::test_support::spawn().await;
     let jwks_url = accounts.url("/.well-known/jwks.json");
     let events = spawn_app_with(|config| config.tokens.jwks_url = jwks_url).await;
-    Catalog { events, accounts }
+    Catalog {
+        events,
+        accounts,
+        orders: None,
+    }
+}
+
+/// Like `spawn_with_accounts`, with a real order-service that builds the inventory of what
+/// event-service publishes.
+pub(crate) async fn spawn_with_orders() -> Catalog {
+    let accounts = account_service::test_support::spawn().await;
+    let jwks_url = accounts.url("/.well-known/jwks.json");
+    let context = Arc::new(TestContext::new());
+    let mut config =
+        order_service::test_support::config(&context, &jwks_url, TEST_ISSUER, TEST_AUDIENCE);
+    // Lost counters stay lost during a test, so that what event-service shows without them
+    // can be seen.
+    config.reservations.counter_check_interval = std::time::Duration::from_secs(3600);
+    config.reservations.reconcile_interval = std::time::Duration::from_secs(3600);
+    let orders = order_service::test_support::spawn(context.clone(), config).await;
+    let order_url = orders.address.clone();
+    let events = spawn_in(context, |config| {
+        config.tokens.jwks_url = jwks_url;
+        config.order_url = order_url;
+    })
+    .await;
+    Catalog {
+        events,
+        accounts,
+        orders: Some(orders),
+    }
 }
 
 impl Catalog {

@@ -4,10 +4,11 @@ use anyhow::Context;
 use common::amqp::outbox::record_processed;
 use contracts::{
     Envelope,
-    events::{EventPublishedV1, EventRepricedV1},
+    events::{EventInventory, EventPublishedV1, EventRepricedV1},
 };
+use uuid::Uuid;
 
-use super::{Deps, counters};
+use super::{Deps, OrderError, counters};
 
 const CONSUMER: &str = "order.inventory";
 
@@ -46,4 +47,12 @@ pub async fn apply_repriced(
     }
     transaction.commit().await?;
     Ok(())
+}
+
+/// What Postgres holds for an event: counts per tier and each seat's state.
+pub async fn inventory(deps: &Deps, event_id: Uuid) -> Result<EventInventory, OrderError> {
+    let client = deps.database.pool().get().await?;
+    crate::storage::inventory::inventory(&client, event_id)
+        .await?
+        .ok_or(OrderError::UnknownEvent)
 }

@@ -25,6 +25,9 @@ pub enum OrderError {
     /// Missing, someone else's, or not in a state that allows the change.
     #[error("no such reserved order")]
     NotFound,
+    /// Not published, or its `event.published` not applied yet.
+    #[error("no inventory for this event")]
+    UnknownEvent,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

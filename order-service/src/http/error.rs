@@ -10,7 +10,7 @@ use crate::flows::OrderError;
 impl From<OrderError> for ApiError {
     fn from(error: OrderError) -> Self {
         let problem = match &error {
-            OrderError::NotFound => Problem::new(
+            OrderError::NotFound | OrderError::UnknownEvent => Problem::new(
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,
                 error.to_string(),

@@ -1,10 +1,15 @@
-//! The public routes of order-service (axum only). The operational routes (`/healthz`,
-//! `/readyz`, `/metrics`) are added around these by `common::http::router`.
+//! The public routes of order-service (axum only), plus the internal inventory read that
+//! event-service uses. The operational routes (`/healthz`, `/readyz`, `/metrics`) are added
+//! around these by `common::http::router`.
 
 mod error;
+mod inventory;
 mod orders;
 
-use axum::{Router, routing::post};
+use axum::{
+    Router,
+    routing::{get, post},
+};
 
 use crate::flows::Deps;
 
@@ -14,5 +19,11 @@ pub type AppState = common::http::AppState<Deps>;
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/v1/orders/{id}/cancel", post(orders::cancel))
+        // Internal: not routed by client-service; event-service reads seat states and, when
+        // the Redis counters are missing, the numbers here.
+        .route(
+            "/internal/v1/events/{id}/inventory",
+            get(inventory::inventory),
+        )
         .with_state(state)
 }

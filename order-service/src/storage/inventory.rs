@@ -2,7 +2,9 @@
 //! counted for the Redis counters.
 
 use common::availability::SalesTerms;
-use contracts::events::{EventPublishedV1, TierPrice};
+use contracts::events::{
+    EventInventory, EventPublishedV1, PlaceState, PlaceStatus, TierInventory, TierPrice,
+};
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -196,4 +198,56 @@ pub async fn lock_counters(
 fn counter_lock_key(event_id: Uuid) -> i64 {
     let (high, _) = event_id.as_u64_pair();
     i64::from_ne_bytes(high.to_ne_bytes())
+}
+
+/// Places per tier and state, and the state of every numbered seat; `None` for an event
+/// without inventory.
+pub async fn inventory(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<Option<EventInventory>, tokio_postgres::Error> {
+    if sales_terms(client, event_id).await?.is_none() {
+        return Ok(None);
+    }
+    let counts = client
+        .query(
+            "SELECT tier_id,
+                    count(*) FILTER (WHERE state = 'available'),
+                    count(*) FILTER (WHERE state = 'held'),
+                    count(*) FILTER (WHERE state = 'sold')
+             FROM places WHERE event_id = $1 GROUP BY tier_id",
+            &[&event_id],
+        )
+        .await?;
+    let seats = client
+        .query(
+            "SELECT place_id, state FROM places WHERE event_id = $1 AND area_id IS NULL",
+            &[&event_id],
+        )
+        .await?;
+    let count =
+        |row: &tokio_postgres::Row, index| u64::try_from(row.get::<_, i64>(index)).unwrap_or(0);
+    Ok(Some(EventInventory {
+        event_id,
+        tiers: counts
+            .iter()
+            .map(|row| TierInventory {
+                tier_id: row.get(0),
+                available: count(row, 1),
+                held: count(row, 2),
+                sold: count(row, 3),
+            })
+            .collect(),
+        seats: seats
+            .iter()
+            .map(|row| PlaceStatus {
+                place_id: row.get(0),
+                state: match row.get::<_, &str>(1) {
+                    "held" => PlaceState::Held,
+                    "sold" => PlaceState::Sold,
+                    _ => PlaceState::Available,
+                },
+            })
+            .collect(),
+    }))
 }

@@ -1,0 +1,50 @@
+//! The seat map: event-service's seats (section, row, number, tier) with the state
+//! order-service, the only writer of seat state, holds for each.
+
+use std::collections::HashMap;
+
+use contracts::events::{PlaceState, SeatMap, SeatStatus};
+use uuid::Uuid;
+
+use super::{Deps, EventError};
+use crate::storage;
+
+pub async fn seat_map(deps: &Deps, event_id: Uuid) -> Result<SeatMap, EventError> {
+    let event = super::events::event(deps, None, event_id).await?;
+    let seats = {
+        let client = deps.database.pool().get().await?;
+        storage::events::seats(&client, event.id).await?
+    };
+    let states: HashMap<Uuid, PlaceState> = match deps.orders.fetch(event.id).await {
+        Ok(Some(inventory)) => inventory
+            .seats
+            .into_iter()
+            .map(|seat| (seat.place_id, seat.state))
+            .collect(),
+        // Published but not built by order-service yet: nothing is taken.
+        Ok(None) => HashMap::new(),
+        Err(error) => {
+            tracing::warn!(%event_id, error = format!("{error:#}"), "no seat states from order-service");
+            return Err(EventError::Unavailable(
+                "seat states cannot be read right now; nothing changed",
+            ));
+        }
+    };
+    Ok(SeatMap {
+        event_id: event.id,
+        seats: seats
+            .into_iter()
+            .map(|(seat_id, section, row, number, tier_id)| SeatStatus {
+                seat_id,
+                section,
+                row,
+                number,
+                tier_id,
+                state: states
+                    .get(&seat_id)
+                    .copied()
+                    .unwrap_or(PlaceState::Available),
+            })
+            .collect(),
+    })
+}
