@@ -55,7 +55,8 @@ pub fn spawn_consumers(
         broker.clone(),
         ConsumerSpec {
             queue: EVENT_UPDATES_QUEUE.to_owned(),
-            prefetch_count: 4,
+            // One at a time, in order: a reprice must not overtake its event's publish.
+            prefetch_count: 1,
         },
         move |delivery| {
             let deps = updates.clone();

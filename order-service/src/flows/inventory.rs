@@ -37,6 +37,14 @@ pub async fn apply_repriced(
 ) -> anyhow::Result<()> {
     let mut client = deps.database.pool().get().await?;
     let transaction = client.transaction().await?;
+    // A reprice overtaking its publish (two instances, or a redelivery) waits for it.
+    anyhow::ensure!(
+        crate::storage::inventory::sales_terms(&transaction, message.payload.event_id)
+            .await?
+            .is_some(),
+        "event {} is not built yet",
+        message.payload.event_id
+    );
     if record_processed(&transaction, CONSUMER, message.id).await? {
         crate::storage::inventory::reprice(
             &transaction,

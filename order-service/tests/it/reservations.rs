@@ -16,7 +16,7 @@ use common::{
 };
 use contracts::{
     Envelope, Message,
-    events::{EventPublishedV1, PublishedArea, PublishedTier},
+    events::{EventPublishedV1, EventRepricedV1, PublishedArea, PublishedTier, TierPrice},
     purchases::{PurchaseRequestedV1, Selection, purchase_routing_key},
 };
 use futures::{StreamExt, stream};
@@ -391,5 +391,61 @@ async fn killed_in_the_middle_of_a_batch_and_restarted_it_loses_and_doubles_noth
         .await,
         1_500,
         "one order event per purchase"
+    );
+}
+
+#[tokio::test]
+async fn a_repriced_tier_charges_its_new_price_to_later_orders() {
+    let Harness {
+        postgres,
+        amqp: _,
+        publisher,
+        redis,
+        _app,
+    } = Harness::start().await;
+    let event = event(4, 0, 10);
+    let tier_id = event.tiers[1].tier_id;
+    publisher
+        .publish_event(&Envelope::new(Uuid::now_v7(), event.clone()))
+        .await;
+    let repriced = EventRepricedV1 {
+        event_id: event.event_id,
+        prices: vec![TierPrice {
+            tier_id,
+            price_minor: 9_999,
+        }],
+    };
+    publisher
+        .broker
+        .publish_envelope(
+            ExchangeRole::Events,
+            EventRepricedV1::TYPE,
+            &Envelope::new(Uuid::now_v7(), repriced),
+        )
+        .await
+        .expect("published");
+    wait_built(&redis, event.event_id).await;
+    let db = connect_database(&postgres).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            count(&db, "SELECT count(*) FROM tiers WHERE price_minor = 9999").await == 1
+        })
+        .await
+    );
+
+    publisher
+        .request(event.event_id, tier_id, Uuid::now_v7())
+        .await;
+
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            count(
+                &db,
+                "SELECT count(*) FROM orders WHERE state = 'reserved' AND amount_minor = 9999",
+            )
+            .await
+                == 1
+        })
+        .await
     );
 }
