@@ -58,9 +58,18 @@ pub(crate) struct Catalog {
 }
 
 pub(crate) async fn spawn_with_accounts() -> Catalog {
+    spawn_with_accounts_and(|_| {}).await
+}
+
+/// Like `spawn_with_accounts`, with a chance to change event-service's configuration.
+pub(crate) async fn spawn_with_accounts_and(adjust: impl FnOnce(&mut Config)) -> Catalog {
     let accounts = account_service::test_support::spawn().await;
     let jwks_url = accounts.url("/.well-known/jwks.json");
-    let events = spawn_app_with(|config| config.tokens.jwks_url = jwks_url).await;
+    let events = spawn_app_with(|config| {
+        config.tokens.jwks_url = jwks_url;
+        adjust(config);
+    })
+    .await;
     Catalog {
         events,
         accounts,
@@ -95,6 +104,15 @@ pub(crate) async fn spawn_with_orders() -> Catalog {
 }
 
 impl Catalog {
+    /// Stops event-service and starts a new one on the same database, broker namespace and
+    /// Redis prefix (a restart, or a deploy).
+    pub(crate) async fn restart_events(&mut self) {
+        let jwks_url = self.accounts.url("/.well-known/jwks.json");
+        let context = self.events.context.clone();
+        let restarted = spawn_in(context, |config| config.tokens.jwks_url = jwks_url).await;
+        std::mem::replace(&mut self.events, restarted).stop().await;
+    }
+
     /// Registers an account of `account_type` and returns its access token.
     pub(crate) async fn sign_in(&self, email: &str, account_type: &str) -> String {
         let password = "correct horse battery staple";

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use common::{
     amqp::{Broker, ConsumerSpec, ExchangeRole, QueueSpec, Topology, decode, spawn_consumer},
+    config::Secret,
     test_support::eventually,
 };
 use contracts::{
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{Catalog, event_body, spawn_with_accounts};
+use crate::helpers::{Catalog, event_body, spawn_with_accounts, spawn_with_accounts_and};
 
 type Received<P> = Arc<Mutex<Vec<P>>>;
 
@@ -300,5 +301,51 @@ async fn prices_can_change_after_publishing_and_order_service_is_told() {
     assert_eq!(messages.len(), 1, "refused edits sent nothing");
     assert_eq!(messages[0].event_id.to_string(), event_id);
     assert_eq!(messages[0].prices[0].price_minor, 12_345);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn an_event_published_while_the_broker_is_away_is_announced_once_after_restarts() {
+    let mut catalog = spawn_with_accounts_and(|config| {
+        config.amqp.url = Secret::new("amqp://guest:guest@127.0.0.1:1/%2f".to_owned());
+    })
+    .await;
+    let organiser = catalog.sign_in("org@example.org", "organiser").await;
+    let (received, stop) = probe::<EventPublishedV1>(&catalog).await;
+    let venue_id = catalog.venue(&organiser).await;
+    let event_id = catalog.draft(&organiser, &venue_id, "Late Show", "x").await;
+    let published = catalog
+        .call(
+            Method::POST,
+            &format!("/v1/events/{event_id}/publish"),
+            Some(&organiser),
+            None,
+        )
+        .await;
+    assert_eq!(
+        published.status(),
+        200,
+        "publishing does not need the broker"
+    );
+    let early = eventually(Duration::from_millis(500), || async {
+        !received.lock().expect("not poisoned").is_empty()
+    })
+    .await;
+    assert!(!early, "nothing can be announced without a broker");
+
+    catalog.restart_events().await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            received.lock().expect("not poisoned").len() == 1
+        })
+        .await,
+        "the relay announced it after the restart"
+    );
+    catalog.restart_events().await;
+    let repeated = eventually(Duration::from_millis(1_500), || async {
+        received.lock().expect("not poisoned").len() > 1
+    })
+    .await;
+    assert!(!repeated, "a second restart announces nothing again");
     stop.cancel();
 }
