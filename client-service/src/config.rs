@@ -16,6 +16,9 @@ pub struct Config {
     pub amqp: AmqpConfig,
     pub tokens: TokenVerificationConfig,
     pub upstreams: UpstreamConfig,
+    /// Purchase requests handled at once; more are refused at once with 503 + Retry-After,
+    /// so that an overload costs the excess a quick retry instead of costing everyone latency.
+    pub purchase_max_in_flight: usize,
 }
 
 /// Where the services behind the gateway are, and how long to wait for them.
@@ -38,6 +41,7 @@ impl Config {
             redis: RedisConfig::from_env()?,
             amqp: AmqpConfig::from_env()?,
             tokens: TokenVerificationConfig::from_env()?,
+            purchase_max_in_flight: env_or("TICKETING_PURCHASE_MAX_IN_FLIGHT", 512)?,
             upstreams: UpstreamConfig {
                 account_url: env_or("TICKETING_ACCOUNT_URL", "http://127.0.0.1:8081".to_owned())?,
                 event_url: env_or("TICKETING_EVENT_URL", "http://127.0.0.1:8082".to_owned())?,

@@ -1,5 +1,7 @@
 //! Builds client-service from its configuration: the same `build` serves `main` and the tests.
 
+use std::sync::Arc;
+
 use common::{
     amqp::{Broker, Topology},
     app::App,
@@ -8,6 +10,7 @@ use common::{
     redis::RedisStore,
 };
 use prometheus_client::registry::Registry;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -52,6 +55,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
             event_url: config.upstreams.event_url.clone(),
         },
         purchase_queue_shards: config.amqp.purchase_queue_shards,
+        intake_permits: Arc::new(Semaphore::new(config.purchase_max_in_flight)),
     };
     let state = AppState {
         deps: deps.clone(),

@@ -5,11 +5,12 @@ pub mod idempotency;
 pub mod purchases;
 pub mod status;
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use common::{amqp::Broker, redis::RedisStore};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 /// What the flows need, built once in `startup`.
@@ -21,6 +22,8 @@ pub struct Deps {
     /// Asked only on the rare path where an event has no counters: is it an event at all?
     pub catalog: Catalog,
     pub purchase_queue_shards: u16,
+    /// One permit per purchase request being handled (`purchase_max_in_flight`).
+    pub intake_permits: Arc<Semaphore>,
 }
 
 /// event-service's public catalog, for telling an unknown event from one being rebuilt.

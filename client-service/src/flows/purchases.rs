@@ -38,6 +38,12 @@ pub async fn request_purchase(
     request: &PurchaseRequest,
 ) -> Result<PurchaseAccepted, PurchaseError> {
     let selection = validate(idempotency_key, request)?;
+    let Ok(_permit) = deps.intake_permits.try_acquire() else {
+        return Err(PurchaseError::Unavailable {
+            reason: "too many purchases are being handled right now; nothing was reserved",
+            retry_after_seconds: 1,
+        });
+    };
     let fingerprint = fingerprint(request);
     if let Some(existing) =
         idempotency::claim(&deps.redis, buyer_id, idempotency_key, &fingerprint).await?

@@ -57,6 +57,7 @@ fn base_config(context: &TestContext) -> Config {
             jwks_min_refresh_interval: Duration::from_secs(5),
         },
         upstreams: test_upstreams(),
+        purchase_max_in_flight: 512,
     }
 }
 

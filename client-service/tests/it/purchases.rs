@@ -532,3 +532,28 @@ async fn a_purchase_the_broker_cannot_take_is_a_503_that_gives_the_places_back()
     let retried = pipeline.purchase(0, &token, "retry-me", &body).await;
     assert_eq!(retried.status, 202, "the key was free for the retry");
 }
+
+#[tokio::test]
+async fn past_the_in_flight_limit_a_purchase_is_refused_at_once_and_changes_nothing() {
+    let mut pipeline = spawn_pipeline().await;
+    let tier = standing_tier(10);
+    let tier_id = tier.tier_id;
+    let event = event_on_sale(4, vec![tier]);
+    pipeline.publish(&event).await;
+    pipeline
+        .add_gateway(|config| config.purchase_max_in_flight = 0)
+        .await;
+    let token = pipeline.buyer(Uuid::now_v7());
+    let body = tier_body(event.event_id, tier_id, 1);
+
+    let shed = pipeline.purchase(1, &token, "k", &body).await;
+
+    assert_eq!(shed.status, 503, "{:?}", shed.body);
+    assert_eq!(shed.retry_after.as_deref(), Some("1"));
+    assert_eq!(
+        pipeline.counter_and_truth(event.event_id, tier_id).await,
+        (10, 10)
+    );
+    let retried = pipeline.purchase(0, &token, "k", &body).await;
+    assert_eq!(retried.status, 202, "the key was never claimed");
+}
