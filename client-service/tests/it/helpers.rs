@@ -262,6 +262,20 @@ impl Pipeline {
         );
     }
 
+    /// Publishes an event on sale with one standing tier of `capacity`; returns it and the
+    /// tier's id.
+    pub(crate) async fn standing_event(
+        &self,
+        capacity: u32,
+        per_buyer_limit: u32,
+    ) -> (EventPublishedV1, Uuid) {
+        let tier = standing_tier(capacity);
+        let tier_id = tier.tier_id;
+        let event = event_on_sale(per_buyer_limit, vec![tier]);
+        self.publish(&event).await;
+        (event, tier_id)
+    }
+
     /// `POST /v1/purchases` through gateway number `gateway % gateways`.
     pub(crate) async fn purchase(
         &self,

@@ -62,10 +62,7 @@ async fn storm(
 #[tokio::test]
 async fn two_thousand_attempts_on_two_instances_each_sell_exactly_the_500_places() {
     let pipeline = spawn_pipeline_with(2, 2, |_| {}).await;
-    let tier = standing_tier(500);
-    let tier_id = tier.tier_id;
-    let event = event_on_sale(8, vec![tier]);
-    pipeline.publish(&event).await;
+    let (event, tier_id) = pipeline.standing_event(500, 8).await;
     let buyers: Vec<Uuid> = (0..300).map(|_| Uuid::now_v7()).collect();
     let attempts: Vec<(Uuid, u32)> = (0..2_000)
         .map(|index| (buyers[index % buyers.len()], (index % 4 + 1) as u32))
@@ -180,10 +177,7 @@ async fn eventually_terminal(pipeline: &Pipeline, token: &str, purchase_id: Uuid
 #[tokio::test]
 async fn one_buyers_concurrent_purchases_stay_within_the_per_buyer_limit() {
     let pipeline = spawn_pipeline().await;
-    let tier = standing_tier(100);
-    let tier_id = tier.tier_id;
-    let event = event_on_sale(4, vec![tier]);
-    pipeline.publish(&event).await;
+    let (event, tier_id) = pipeline.standing_event(100, 4).await;
     let buyer = Uuid::now_v7();
     let attempts: Vec<(Uuid, u32)> = (0..30).map(|_| (buyer, 1)).collect();
 
@@ -235,10 +229,7 @@ async fn an_expired_hold_returns_its_places_to_sale_and_to_the_counter() {
         config.reservations.hold_duration = Duration::from_secs(1);
     })
     .await;
-    let tier = standing_tier(2);
-    let tier_id = tier.tier_id;
-    let event = event_on_sale(4, vec![tier]);
-    pipeline.publish(&event).await;
+    let (event, tier_id) = pipeline.standing_event(2, 4).await;
     let first = pipeline.buyer(Uuid::now_v7());
     let second = pipeline.buyer(Uuid::now_v7());
 
@@ -275,10 +266,7 @@ async fn an_expired_hold_returns_its_places_to_sale_and_to_the_counter() {
 #[tokio::test]
 async fn a_redis_flush_mid_sale_is_reconciled_without_selling_anything_twice() {
     let pipeline = spawn_pipeline().await;
-    let tier = standing_tier(300);
-    let tier_id = tier.tier_id;
-    let event = event_on_sale(10, vec![tier]);
-    pipeline.publish(&event).await;
+    let (event, tier_id) = pipeline.standing_event(300, 10).await;
     let buyers: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
     let first_wave: Vec<(Uuid, u32)> = buyers.iter().take(100).map(|buyer| (*buyer, 2)).collect();
     let (mut accepted, _) = storm(&pipeline, event.event_id, tier_id, &first_wave).await;
@@ -330,10 +318,7 @@ async fn flush(pipeline: &Pipeline) {
 #[tokio::test]
 async fn bad_purchase_requests_get_clear_problems_and_change_nothing() {
     let pipeline = spawn_pipeline().await;
-    let tier = standing_tier(10);
-    let tier_id = tier.tier_id;
-    let mut event = event_on_sale(2, vec![tier]);
-    pipeline.publish(&event).await;
+    let (mut event, tier_id) = pipeline.standing_event(10, 2).await;
     let token = pipeline.buyer(Uuid::now_v7());
     let gateway = &pipeline.gateways[0];
     let good = tier_body(event.event_id, tier_id, 1);
@@ -428,10 +413,7 @@ async fn bad_purchase_requests_get_clear_problems_and_change_nothing() {
 #[tokio::test]
 async fn the_buyer_follows_a_purchase_by_status_and_stream_and_no_one_else_sees_it() {
     let pipeline = spawn_pipeline().await;
-    let tier = standing_tier(10);
-    let tier_id = tier.tier_id;
-    let event = event_on_sale(4, vec![tier]);
-    pipeline.publish(&event).await;
+    let (event, tier_id) = pipeline.standing_event(10, 4).await;
     let token = pipeline.buyer(Uuid::now_v7());
 
     let accepted = pipeline
@@ -507,10 +489,7 @@ async fn the_buyer_follows_a_purchase_by_status_and_stream_and_no_one_else_sees_
 #[tokio::test]
 async fn a_purchase_the_broker_cannot_take_is_a_503_that_gives_the_places_back() {
     let mut pipeline = spawn_pipeline().await;
-    let tier = standing_tier(10);
-    let tier_id = tier.tier_id;
-    let event = event_on_sale(4, vec![tier]);
-    pipeline.publish(&event).await;
+    let (event, tier_id) = pipeline.standing_event(10, 4).await;
     pipeline
         .add_gateway(|config| {
             config.amqp.url = Secret::new("amqp://guest:guest@127.0.0.1:1/%2f".to_owned());
@@ -536,10 +515,7 @@ async fn a_purchase_the_broker_cannot_take_is_a_503_that_gives_the_places_back()
 #[tokio::test]
 async fn past_the_in_flight_limit_a_purchase_is_refused_at_once_and_changes_nothing() {
     let mut pipeline = spawn_pipeline().await;
-    let tier = standing_tier(10);
-    let tier_id = tier.tier_id;
-    let event = event_on_sale(4, vec![tier]);
-    pipeline.publish(&event).await;
+    let (event, tier_id) = pipeline.standing_event(10, 4).await;
     pipeline
         .add_gateway(|config| config.purchase_max_in_flight = 0)
         .await;
