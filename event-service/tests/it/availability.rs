@@ -64,19 +64,9 @@ async fn availability_shows_capacity_until_counters_exist_then_follows_them() {
     let (event_id, tier_id) = published_event(&catalog).await;
     let path = format!("/v1/events/{event_id}/availability");
 
-    let before: Value = catalog
-        .call(Method::GET, &path, None, None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let before = catalog.get_json(&path).await;
     set_remaining(&catalog, &event_id, &tier_id, 37).await;
-    let after: Value = catalog
-        .call(Method::GET, &path, None, None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let after = catalog.get_json(&path).await;
 
     assert_eq!(before["tiers"][0]["remaining"], 200);
     assert_eq!(before["tiers"][0]["capacity"], 200);
@@ -196,12 +186,7 @@ async fn the_seat_map_and_missing_counters_come_from_order_service() {
         "order-service built the inventory from event.published"
     );
 
-    let map: Value = catalog
-        .call(Method::GET, &seats_path, None, None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let map = catalog.get_json(&seats_path).await;
     let seats = map["seats"].as_array().expect("seats");
     assert_eq!(
         seats.len(),
@@ -216,12 +201,7 @@ async fn the_seat_map_and_missing_counters_come_from_order_service() {
 
     hold_seat(&catalog, &event_id, seat["seat_id"].as_str().expect("id")).await;
     let held = eventually(Duration::from_secs(20), || async {
-        let map: Value = catalog
-            .call(Method::GET, &seats_path, None, None)
-            .await
-            .json()
-            .await
-            .expect("json");
+        let map = catalog.get_json(&seats_path).await;
         map["seats"][0]["state"] == "held"
     })
     .await;

@@ -142,6 +142,15 @@ impl Catalog {
         pair["access_token"].as_str().expect("token").to_owned()
     }
 
+    /// An anonymous `GET`, its body as JSON.
+    pub(crate) async fn get_json(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None, None)
+            .await
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     pub(crate) async fn call(
         &self,
         method: reqwest::Method,
