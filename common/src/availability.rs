@@ -10,6 +10,8 @@
 //!   order-service rebuilds it, never "full capacity".
 //! - `remaining`: hash tier id -> places that may still be admitted.
 //! - `seats`: hash seat id -> tier id, so that admission can count chosen seats per tier.
+//! - `taken`: set of the seats held or sold, so that a chosen seat someone has is refused
+//!   (409) without queueing.
 //! - `buyers`: hash buyer id -> places the buyer holds, owns or has queued.
 //! - `pending`: hash purchase id -> `buyer|tier:n,tier:n`, the purchases admitted and not yet
 //!   decided by order-service: what reconciliation must keep out of the counters, and what a
@@ -32,6 +34,7 @@ pub struct EventKeys {
     pub meta: String,
     pub remaining: String,
     pub seats: String,
+    pub taken: String,
     pub buyers: String,
     pub pending: String,
 }
@@ -43,6 +46,7 @@ impl EventKeys {
             meta: key("meta"),
             remaining: key("remaining"),
             seats: key("seats"),
+            taken: key("taken"),
             buyers: key("buyers"),
             pending: key("pending"),
         }
@@ -93,6 +97,8 @@ pub enum Admission {
     Closed,
     UnknownTier(Uuid),
     UnknownSeat(Uuid),
+    /// A chosen seat is held or sold.
+    SeatTaken(Uuid),
     SoldOut(Uuid),
     /// The buyer may ask for `allowance` more places at most.
     OverLimit {
@@ -109,7 +115,7 @@ pub enum Settlement {
     GivenBack,
 }
 
-// KEYS: meta remaining seats buyers pending
+// KEYS: meta remaining seats buyers pending taken
 // ARGV: now_ms buyer purchase mode(tier|seats) then (tier quantity) or seat ids
 static ADMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -130,6 +136,10 @@ else
     wanted[tier] = wanted[tier] + 1
   end
   total = #seat_tiers
+  local taken = redis.call('SMISMEMBER', KEYS[6], unpack(ARGV, 5))
+  for i, is_taken in ipairs(taken) do
+    if is_taken == 1 then return {'seat_taken', ARGV[4 + i]} end
+  end
 end
 local limit = tonumber(meta[3])
 local held = tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0')
@@ -176,7 +186,7 @@ return 1
     )
 });
 
-// KEYS: meta remaining buyers; ARGV: buyer (tier n)*
+// KEYS: meta remaining buyers taken; ARGV: buyer tier_count (tier n)* place*
 // A counter that is not built is left alone: the rebuild reads Postgres, which already has
 // the places back.
 static RELEASE: LazyLock<Script> = LazyLock::new(|| {
@@ -184,18 +194,22 @@ static RELEASE: LazyLock<Script> = LazyLock::new(|| {
         r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local total = 0
-for i = 2, #ARGV, 2 do
+local last_tier = 2 + 2 * tonumber(ARGV[2])
+for i = 3, last_tier, 2 do
   redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1])
   total = total + tonumber(ARGV[i + 1])
 end
 redis.call('HINCRBY', KEYS[3], ARGV[1], -total)
+for i = last_tier + 1, #ARGV do
+  redis.call('SREM', KEYS[4], ARGV[i])
+end
 return 1
 ",
     )
 });
 
-// KEYS: meta remaining buyers pending
-// ARGV: open_ms close_ms limit tier_count (tier available)* (buyer held)*
+// KEYS: meta remaining buyers pending taken
+// ARGV: open_ms close_ms limit tier_count buyer_count (tier available)* (buyer held)* taken*
 static RECONCILE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -208,14 +222,19 @@ for i = 2, #pending, 2 do
     pending_by_buyer[buyer] = (pending_by_buyer[buyer] or 0) + tonumber(n)
   end
 end
-redis.call('DEL', KEYS[2], KEYS[3])
-local tier_count = tonumber(ARGV[4])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
+local tier_count, buyer_count = tonumber(ARGV[4]), tonumber(ARGV[5])
+local first_buyer = 6 + 2 * tier_count
+local first_taken = first_buyer + 2 * buyer_count
 for i = 0, tier_count - 1 do
-  local tier = ARGV[5 + 2 * i]
-  redis.call('HSET', KEYS[2], tier, tonumber(ARGV[6 + 2 * i]) - (pending_by_tier[tier] or 0))
+  local tier = ARGV[6 + 2 * i]
+  redis.call('HSET', KEYS[2], tier, tonumber(ARGV[7 + 2 * i]) - (pending_by_tier[tier] or 0))
 end
-for i = 5 + 2 * tier_count, #ARGV, 2 do
+for i = first_buyer, first_taken - 1, 2 do
   pending_by_buyer[ARGV[i]] = (pending_by_buyer[ARGV[i]] or 0) + tonumber(ARGV[i + 1])
+end
+for i = first_taken, #ARGV, 5000 do
+  redis.call('SADD', KEYS[5], unpack(ARGV, i, math.min(i + 4999, #ARGV)))
 end
 for buyer, n in pairs(pending_by_buyer) do
   if n > 0 then redis.call('HSET', KEYS[3], buyer, n) end
@@ -253,6 +272,7 @@ pub async fn admit(
         .key(&keys.seats)
         .key(&keys.buyers)
         .key(&keys.pending)
+        .key(&keys.taken)
         .arg(unix_ms(now))
         .arg(buyer_id.to_string())
         .arg(purchase_id.to_string());
@@ -281,6 +301,7 @@ pub async fn admit(
         Some("closed") => Admission::Closed,
         Some("unknown_tier") => Admission::UnknownTier(uuid()),
         Some("unknown_seat") => Admission::UnknownSeat(uuid()),
+        Some("seat_taken") => Admission::SeatTaken(uuid()),
         Some("sold_out") => Admission::SoldOut(uuid()),
         Some("over_limit") => Admission::OverLimit {
             allowance: detail.parse().unwrap_or(0),
@@ -321,6 +342,7 @@ pub async fn release(
     event_id: Uuid,
     buyer_id: Uuid,
     places_by_tier: &[(Uuid, i64)],
+    place_ids: &[Uuid],
 ) -> redis::RedisResult<()> {
     let keys = EventKeys::new(redis, event_id);
     let mut invocation = RELEASE.prepare_invoke();
@@ -328,11 +350,32 @@ pub async fn release(
         .key(&keys.meta)
         .key(&keys.remaining)
         .key(&keys.buyers)
-        .arg(buyer_id.to_string());
+        .key(&keys.taken)
+        .arg(buyer_id.to_string())
+        .arg(places_by_tier.len());
     for (tier_id, places) in places_by_tier {
         invocation.arg(tier_id.to_string()).arg(*places);
     }
+    for place_id in place_ids {
+        invocation.arg(place_id.to_string());
+    }
     invocation.invoke_async(&mut redis.connection()).await
+}
+
+/// Records chosen seats as taken, so that admission refuses them at once.
+pub async fn mark_taken(
+    redis: &RedisStore,
+    event_id: Uuid,
+    seat_ids: &[Uuid],
+) -> redis::RedisResult<()> {
+    if seat_ids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = seat_ids.iter().map(Uuid::to_string).collect();
+    redis
+        .connection()
+        .sadd(EventKeys::new(redis, event_id).taken, ids)
+        .await
 }
 
 /// Whether the event's counters exist (a flush removes them).
@@ -362,22 +405,33 @@ pub async fn write_seat_tiers(
     Ok(())
 }
 
-/// Rewrites the counters from Postgres' numbers (`available` per tier, places `held` per
-/// buyer), keeping out what pending purchases took, and makes the event admissible.
+/// What Postgres says of an event, for `reconcile`.
+pub struct Truth<'a> {
+    pub terms: SalesTerms,
+    /// Places on sale per tier.
+    pub available: &'a [(Uuid, i64)],
+    /// Places held or owned per buyer.
+    pub held: &'a [(Uuid, i64)],
+    /// Seats held or sold.
+    pub taken_seats: &'a [Uuid],
+}
+
+/// Rewrites the counters from Postgres' numbers, keeping out what pending purchases took, and
+/// makes the event admissible.
 pub async fn reconcile(
     redis: &RedisStore,
     event_id: Uuid,
-    terms: SalesTerms,
-    available: &[(Uuid, i64)],
-    held: &[(Uuid, i64)],
+    truth: &Truth<'_>,
 ) -> redis::RedisResult<()> {
     let keys = EventKeys::new(redis, event_id);
+    let terms = truth.terms;
     let mut invocation = RECONCILE.prepare_invoke();
     invocation
         .key(&keys.meta)
         .key(&keys.remaining)
         .key(&keys.buyers)
         .key(&keys.pending)
+        .key(&keys.taken)
         .arg(unix_ms(terms.open_at))
         .arg(
             terms
@@ -387,12 +441,16 @@ pub async fn reconcile(
                 .unwrap_or_default(),
         )
         .arg(terms.per_buyer_limit)
-        .arg(available.len());
-    for (tier_id, places) in available {
+        .arg(truth.available.len())
+        .arg(truth.held.len());
+    for (tier_id, places) in truth.available {
         invocation.arg(tier_id.to_string()).arg(*places);
     }
-    for (buyer_id, places) in held {
+    for (buyer_id, places) in truth.held {
         invocation.arg(buyer_id.to_string()).arg(*places);
+    }
+    for seat_id in truth.taken_seats {
+        invocation.arg(seat_id.to_string());
     }
     invocation.invoke_async(&mut redis.connection()).await
 }

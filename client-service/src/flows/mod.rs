@@ -40,6 +40,7 @@ pub enum Refusal {
     UnknownEvent,
     UnknownTier(Uuid),
     UnknownSeat(Uuid),
+    SeatTaken(Uuid),
     SoldOut(Uuid),
     #[serde(with = "time::serde::rfc3339")]
     NotOpen(OffsetDateTime),

@@ -91,6 +91,7 @@ async fn admit_and_queue(
         Admission::Closed => Some(Refusal::Closed),
         Admission::UnknownTier(tier_id) => Some(Refusal::UnknownTier(tier_id)),
         Admission::UnknownSeat(seat_id) => Some(Refusal::UnknownSeat(seat_id)),
+        Admission::SeatTaken(seat_id) => Some(Refusal::SeatTaken(seat_id)),
         Admission::SoldOut(tier_id) => Some(Refusal::SoldOut(tier_id)),
         Admission::OverLimit { allowance } => Some(Refusal::OverLimit { allowance }),
     };

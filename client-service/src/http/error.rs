@@ -59,6 +59,11 @@ fn refused(refusal: Refusal) -> Problem {
         Refusal::UnknownSeat(seat_id) => {
             invalid("seat_ids", format!("{seat_id} is not a seat of this event"))
         }
+        Refusal::SeatTaken(seat_id) => Problem::new(
+            StatusCode::CONFLICT,
+            ErrorCode::SeatTaken,
+            format!("seat {seat_id} is held or sold"),
+        ),
         Refusal::SoldOut(tier_id) => Problem::new(
             StatusCode::CONFLICT,
             ErrorCode::SoldOut,

@@ -157,6 +157,16 @@ async fn fifty_buyers_racing_for_one_seat_leave_exactly_one_holding_it() {
         }
     }
     assert_eq!(reserved, 1);
+    let late = pipeline
+        .purchase(
+            0,
+            &pipeline.buyer(Uuid::now_v7()),
+            "late",
+            &json!({"event_id": event.event_id, "seat_ids": [seat]}),
+        )
+        .await;
+    assert_eq!(late.status, 409, "a held seat is refused at once");
+    assert_eq!(late.body["code"], "seat-taken");
 }
 
 /// Polls the buyer's view of a purchase until it is no longer queued.
@@ -532,4 +542,41 @@ async fn past_the_in_flight_limit_a_purchase_is_refused_at_once_and_changes_noth
     );
     let retried = pipeline.purchase(0, &token, "k", &body).await;
     assert_eq!(retried.status, 202, "the key was never claimed");
+}
+
+#[tokio::test]
+async fn a_chosen_seat_is_refused_while_held_and_sold_again_after_its_hold_expires() {
+    let pipeline = spawn_pipeline_with(1, 1, |config| {
+        config.reservations.hold_duration = Duration::from_secs(1);
+    })
+    .await;
+    let tier = seated_tier(3);
+    let seat = tier.seat_ids[1];
+    let event = event_on_sale(4, vec![tier]);
+    pipeline.publish(&event).await;
+    let body = json!({"event_id": event.event_id, "seat_ids": [seat]});
+    let first = pipeline.buyer(Uuid::now_v7());
+    let second = pipeline.buyer(Uuid::now_v7());
+
+    let taken = pipeline.purchase(0, &first, "k1", &body).await;
+    assert_eq!(taken.status, 202);
+    let held = eventually_terminal(&pipeline, &first, accepted_id(&taken)).await;
+    assert_eq!(held["status"], "reserved", "{held}");
+    let refused = pipeline.purchase(0, &second, "k1", &body).await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.body["code"], "seat-taken");
+
+    let expired = eventually(Duration::from_secs(15), || async {
+        pipeline
+            .status(&first, &accepted_id(&taken).to_string())
+            .await
+            .body["status"]
+            == "expired"
+    })
+    .await;
+    assert!(expired);
+    let again = pipeline.purchase(0, &second, "k2", &body).await;
+    assert_eq!(again.status, 202, "{:?}", again.body);
+    let status = eventually_terminal(&pipeline, &second, accepted_id(&again)).await;
+    assert_eq!(status["status"], "reserved", "{status}");
 }

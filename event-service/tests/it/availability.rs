@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use common::{
-    availability::{SalesTerms, reconcile},
+    availability::{SalesTerms, Truth, reconcile},
     redis::RedisStore,
 };
 use futures::StreamExt;
@@ -47,15 +47,15 @@ async fn set_remaining(catalog: &Catalog, event_id: &str, tier_id: &str, remaini
         per_buyer_limit: 4,
     };
     let tier_id = tier_id.parse().expect("uuid");
-    reconcile(
-        &redis,
-        event_id.parse().expect("uuid"),
+    let truth = Truth {
         terms,
-        &[(tier_id, remaining)],
-        &[],
-    )
-    .await
-    .expect("counters written");
+        available: &[(tier_id, remaining)],
+        held: &[],
+        taken_seats: &[],
+    };
+    reconcile(&redis, event_id.parse().expect("uuid"), &truth)
+        .await
+        .expect("counters written");
 }
 
 #[tokio::test]

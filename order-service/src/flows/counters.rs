@@ -21,11 +21,18 @@ pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
         .with_context(|| format!("event {event_id} has no inventory"))?;
     let available = inventory::available_by_tier(&transaction, event_id).await?;
     let held = inventory::places_by_buyer(&transaction, event_id).await?;
+    let taken_seats = inventory::taken_seats(&transaction, event_id).await?;
     if !availability::is_built(&deps.redis, event_id).await? {
         let seats = inventory::seat_tiers(&transaction, event_id).await?;
         availability::write_seat_tiers(&deps.redis, event_id, &seats).await?;
     }
-    availability::reconcile(&deps.redis, event_id, terms, &available, &held).await?;
+    let truth = availability::Truth {
+        terms,
+        available: &available,
+        held: &held,
+        taken_seats: &taken_seats,
+    };
+    availability::reconcile(&deps.redis, event_id, &truth).await?;
     transaction.commit().await?;
     Ok(())
 }

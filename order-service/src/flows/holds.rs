@@ -120,6 +120,7 @@ async fn give_back(deps: &Deps, ended: &[EndedHold]) -> anyhow::Result<()> {
             hold.event_id,
             hold.buyer_id,
             &hold.places_by_tier,
+            &hold.place_ids,
         )
         .await?;
     }

@@ -54,6 +54,7 @@ pub async fn reserve_batch(
         .map(|(purchase_id, state)| (*purchase_id, settlement_of_state(state)))
         .collect();
     let mut seen: HashSet<Uuid> = already_decided.keys().copied().collect();
+    let mut taken_seats: Vec<Uuid> = Vec::new();
     let fresh: Vec<&Envelope<PurchaseRequestedV1>> = requests
         .iter()
         .filter(|request| seen.insert(request.payload.purchase_id))
@@ -75,6 +76,14 @@ pub async fn reserve_batch(
             .map(|(request, order)| order_event(request, order, hold_expires_at))
             .collect::<anyhow::Result<Vec<Pending>>>()?;
         outbox::enqueue_all(&transaction, ExchangeRole::Events, &messages).await?;
+        taken_seats.extend(
+            orders
+                .iter()
+                .filter_map(|order| order.outcome.as_ref().ok())
+                .flatten()
+                .filter(|place| place.place.area_id.is_none())
+                .map(|place| place.place.place_id),
+        );
         settlements.extend(orders.iter().map(|order| {
             let settlement = match order.outcome {
                 Ok(_) => Settlement::Used,
@@ -88,6 +97,7 @@ pub async fn reserve_batch(
     // half-way. Should the commit fail, the counters are off until the next reconciliation,
     // and Postgres still decides.
     availability::settle(&deps.redis, event_id, &settlements).await?;
+    availability::mark_taken(&deps.redis, event_id, &taken_seats).await?;
     transaction.commit().await?;
     deps.outbox.wake();
     Ok(())

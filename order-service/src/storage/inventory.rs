@@ -163,6 +163,21 @@ pub async fn places_by_buyer(
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
+/// Seats held or sold.
+pub async fn taken_seats(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<Vec<Uuid>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT place_id FROM places
+             WHERE event_id = $1 AND area_id IS NULL AND state <> 'available'",
+            &[&event_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
 /// Seat id -> tier id, for admission of chosen seats.
 pub async fn seat_tiers(
     client: &impl GenericClient,

@@ -287,6 +287,7 @@ pub struct EndedHold {
     pub buyer_id: Uuid,
     pub event_id: Uuid,
     pub places_by_tier: Vec<(Uuid, i64)>,
+    pub place_ids: Vec<Uuid>,
 }
 
 /// Locks up to `limit` reserved orders whose hold has run out (skipping those another
@@ -349,7 +350,8 @@ pub async fn end_holds(
                  UPDATE places p SET state = 'available', order_id = NULL
                  FROM released r WHERE p.event_id = r.event_id AND p.place_id = r.place_id
              )
-             SELECT order_id, tier_id, count(*) FROM released GROUP BY order_id, tier_id",
+             SELECT order_id, tier_id, count(*), array_agg(place_id)
+             FROM released GROUP BY order_id, tier_id",
             &[&order_ids],
         )
         .await?;
@@ -362,23 +364,26 @@ pub async fn end_holds(
             &[&order_ids],
         )
         .await?;
-    let mut places_by_order: HashMap<Uuid, Vec<(Uuid, i64)>> = HashMap::new();
+    // order -> (places per tier, place ids)
+    type Released = (Vec<(Uuid, i64)>, Vec<Uuid>);
+    let mut places_by_order: HashMap<Uuid, Released> = HashMap::new();
     for row in &released {
-        places_by_order
-            .entry(row.get(0))
-            .or_default()
-            .push((row.get(1), row.get(2)));
+        let (by_tier, place_ids) = places_by_order.entry(row.get(0)).or_default();
+        by_tier.push((row.get(1), row.get(2)));
+        place_ids.extend(row.get::<_, Vec<Uuid>>(3));
     }
     Ok(orders
         .iter()
         .map(|row| {
             let order_id: Uuid = row.get(0);
+            let (places_by_tier, place_ids) = places_by_order.remove(&order_id).unwrap_or_default();
             EndedHold {
                 order_id,
                 purchase_id: row.get(1),
                 buyer_id: row.get(2),
                 event_id: row.get(3),
-                places_by_tier: places_by_order.remove(&order_id).unwrap_or_default(),
+                places_by_tier,
+                place_ids,
             }
         })
         .collect())
