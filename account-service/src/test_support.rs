@@ -22,6 +22,17 @@ use crate::{
 pub const TEST_ISSUER: &str = "ticketing-test-issuer";
 pub const TEST_AUDIENCE: &str = "ticketing-test";
 
+/// How services under test verify tokens issued by a test account-service whose JWKS is at
+/// `jwks_url` (a closed port when the test sends no tokens).
+pub fn token_verification(jwks_url: &str) -> TokenVerificationConfig {
+    TokenVerificationConfig {
+        issuer: TEST_ISSUER.to_owned(),
+        audience: TEST_AUDIENCE.to_owned(),
+        jwks_url: jwks_url.to_owned(),
+        jwks_min_refresh_interval: Duration::from_secs(5),
+    }
+}
+
 /// Production defaults (OWASP argon2 cost included), with the test's names and `signing_key`.
 pub fn config(context: &TestContext, signing_key: &SigningKey) -> Config {
     let pem = signing_key

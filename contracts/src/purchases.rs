@@ -258,6 +258,23 @@ mod tests {
     }
 
     #[test]
+    fn an_event_keeps_its_purchase_queue_and_events_spread_over_all() {
+        let event = Uuid::now_v7();
+        assert_eq!(
+            purchase_routing_key(event, 4),
+            purchase_routing_key(event, 4)
+        );
+        let keys: std::collections::HashSet<String> = (0..200)
+            .map(|_| purchase_routing_key(Uuid::new_v4(), 4))
+            .collect();
+        assert_eq!(keys.len(), 4, "{keys:?}");
+        assert!(
+            keys.iter()
+                .all(|key| key.starts_with("purchase.requested."))
+        );
+    }
+
+    #[test]
     fn a_selection_travels_tagged() {
         let selection = Selection::BestAvailable {
             tier_id: Uuid::nil(),

@@ -47,15 +47,48 @@ impl Config {
             redis: RedisConfig::from_env()?,
             amqp: AmqpConfig::from_env()?,
             tokens: TokenVerificationConfig::from_env()?,
-            reservations: ReservationConfig {
-                hold_duration: env_seconds("TICKETING_HOLD_SECONDS", 600)?,
-                prefetch_count: env_or("TICKETING_RESERVATION_PREFETCH", 2_000)?,
-                max_batch: env_or("TICKETING_RESERVATION_BATCH", 500)?,
-                concurrent_batches: env_or("TICKETING_RESERVATION_CONCURRENCY", 2)?,
-                sweep_interval: env_millis("TICKETING_HOLD_SWEEP_MS", 1_000)?,
-                counter_check_interval: env_millis("TICKETING_COUNTER_CHECK_MS", 1_000)?,
-                reconcile_interval: env_seconds("TICKETING_RECONCILE_SECONDS", 30)?,
-            },
+            reservations: ReservationConfig::from_env()?,
+        })
+    }
+}
+
+impl Default for ReservationConfig {
+    /// Production settings: 10-minute holds, batches of up to 500 (measured: smaller batches
+    /// let the queue back up at a drop), counters checked every second.
+    fn default() -> Self {
+        Self {
+            hold_duration: Duration::from_secs(600),
+            prefetch_count: 2_000,
+            max_batch: 500,
+            concurrent_batches: 2,
+            sweep_interval: Duration::from_secs(1),
+            counter_check_interval: Duration::from_secs(1),
+            reconcile_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ReservationConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let default = Self::default();
+        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        Ok(Self {
+            hold_duration: env_seconds("TICKETING_HOLD_SECONDS", default.hold_duration.as_secs())?,
+            prefetch_count: env_or("TICKETING_RESERVATION_PREFETCH", default.prefetch_count)?,
+            max_batch: env_or("TICKETING_RESERVATION_BATCH", default.max_batch)?,
+            concurrent_batches: env_or(
+                "TICKETING_RESERVATION_CONCURRENCY",
+                default.concurrent_batches,
+            )?,
+            sweep_interval: env_millis("TICKETING_HOLD_SWEEP_MS", millis(default.sweep_interval))?,
+            counter_check_interval: env_millis(
+                "TICKETING_COUNTER_CHECK_MS",
+                millis(default.counter_check_interval),
+            )?,
+            reconcile_interval: env_seconds(
+                "TICKETING_RECONCILE_SECONDS",
+                default.reconcile_interval.as_secs(),
+            )?,
         })
     }
 }

@@ -11,29 +11,20 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ReservationConfig};
 
-/// Production settings with the test's names, short background intervals, and tokens
-/// verified against `jwks_url`.
-pub fn config(context: &TestContext, jwks_url: &str, issuer: &str, audience: &str) -> Config {
+/// Production settings with the test's names, short background intervals, and `tokens`.
+pub fn config(context: &TestContext, tokens: TokenVerificationConfig) -> Config {
     Config {
         http: context.http(),
         log_format: LogFormat::Text,
         postgres: context.postgres("orders"),
         redis: context.redis(),
         amqp: context.amqp(),
-        tokens: TokenVerificationConfig {
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
-            jwks_url: jwks_url.to_owned(),
-            jwks_min_refresh_interval: Duration::from_secs(5),
-        },
+        tokens,
         reservations: ReservationConfig {
-            hold_duration: Duration::from_secs(600),
-            prefetch_count: 2_000,
-            max_batch: 500,
-            concurrent_batches: 2,
             sweep_interval: Duration::from_millis(100),
             counter_check_interval: Duration::from_millis(100),
             reconcile_interval: Duration::from_secs(2),
+            ..ReservationConfig::default()
         },
     }
 }

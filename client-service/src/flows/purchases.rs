@@ -5,6 +5,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
+use base64::Engine;
 use common::{
     amqp::ExchangeRole,
     availability::{self, Admission, Settlement},
@@ -258,10 +259,7 @@ fn validate(idempotency_key: &str, request: &PurchaseRequest) -> Result<Selectio
 /// The request's identity for idempotency: a hash of its canonical JSON.
 fn fingerprint(request: &PurchaseRequest) -> String {
     let canonical = serde_json::to_vec(request).unwrap_or_default();
-    Sha256::digest(canonical)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(canonical))
 }
 
 /// The purchase's status, for its buyer only (anyone else gets the same 404 as for a purchase

@@ -26,6 +26,8 @@ const RESUBSCRIBE_BACKOFF: Duration = Duration::from_millis(500);
 
 // KEYS: record; ARGV: rank buyer view ttl channel
 // Statuses only move forward, so a late or redelivered event cannot bring back an old one.
+// A change is published only for a record that existed: a watcher must read the record
+// before it streams, so nobody can be waiting on a new one (intake writes one per request).
 static ADVANCE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -33,7 +35,7 @@ local rank = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
 if tonumber(ARGV[1]) <= rank then return 0 end
 redis.call('HSET', KEYS[1], 'rank', ARGV[1], 'buyer', ARGV[2], 'view', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[3])
+if rank >= 0 then redis.call('PUBLISH', ARGV[5], ARGV[3]) end
 return 1
 ",
     )

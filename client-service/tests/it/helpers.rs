@@ -3,17 +3,14 @@
 
 use std::{sync::Arc, time::Duration};
 
-use account_service::{
-    test_support::{TEST_AUDIENCE, TEST_ISSUER},
-    tokens::TokenIssuer,
-};
+use account_service::{test_support::token_verification, tokens::TokenIssuer};
 use client_service::{
     config::{Config, UpstreamConfig},
     startup,
 };
 use common::{
     amqp::{Broker, ExchangeRole, Topology},
-    config::{LogFormat, PostgresConfig, TokenVerificationConfig},
+    config::{LogFormat, PostgresConfig},
     redis::RedisStore,
     test_support::{TestApp, TestContext, connect_database, eventually},
 };
@@ -50,12 +47,7 @@ fn base_config(context: &TestContext) -> Config {
         log_format: LogFormat::Text,
         redis: context.redis(),
         amqp: context.amqp(),
-        tokens: TokenVerificationConfig {
-            issuer: TEST_ISSUER.to_owned(),
-            audience: TEST_AUDIENCE.to_owned(),
-            jwks_url: "http://127.0.0.1:1/jwks".to_owned(),
-            jwks_min_refresh_interval: Duration::from_secs(5),
-        },
+        tokens: token_verification("http://127.0.0.1:1/jwks"),
         upstreams: test_upstreams(),
         purchase_max_in_flight: 512,
     }
@@ -111,18 +103,13 @@ pub(crate) async fn spawn_pipeline_with(
     let mut orders_database = None;
     for _ in 0..orders {
         let mut config =
-            order_service::test_support::config(&context, &jwks_url, TEST_ISSUER, TEST_AUDIENCE);
+            order_service::test_support::config(&context, token_verification(&jwks_url));
         adjust_orders(&mut config);
         orders_database = Some(config.postgres.clone());
         order_services.push(order_service::test_support::spawn(context.clone(), config).await);
     }
     let gateway_template = Config {
-        tokens: TokenVerificationConfig {
-            issuer: TEST_ISSUER.to_owned(),
-            audience: TEST_AUDIENCE.to_owned(),
-            jwks_url,
-            jwks_min_refresh_interval: Duration::from_secs(5),
-        },
+        tokens: token_verification(&jwks_url),
         upstreams: UpstreamConfig {
             order_url: order_services[0].address.clone(),
             ..test_upstreams()

@@ -4,6 +4,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use common::{config::Secret, test_support::eventually};
+use contracts::purchases::purchase_routing_key;
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -579,4 +580,40 @@ async fn a_chosen_seat_is_refused_while_held_and_sold_again_after_its_hold_expir
     assert_eq!(again.status, 202, "{:?}", again.body);
     let status = eventually_terminal(&pipeline, &second, accepted_id(&again)).await;
     assert_eq!(status["status"], "reserved", "{status}");
+}
+
+#[tokio::test]
+async fn events_on_different_purchase_queues_are_each_served() {
+    let pipeline = spawn_pipeline().await;
+    let shards = pipeline.context.amqp().purchase_queue_shards;
+    assert!(
+        shards > 1,
+        "the test configuration spreads purchases over queues"
+    );
+    let (first, first_tier) = pipeline.standing_event(5, 4).await;
+    let second = std::iter::repeat_with(|| event_on_sale(4, vec![standing_tier(5)]))
+        .find(|event| {
+            purchase_routing_key(event.event_id, shards)
+                != purchase_routing_key(first.event_id, shards)
+        })
+        .expect("another queue");
+    pipeline.publish(&second).await;
+    let token = pipeline.buyer(Uuid::now_v7());
+
+    for (event_id, tier_id) in [
+        (first.event_id, first_tier),
+        (second.event_id, second.tiers[0].tier_id),
+    ] {
+        let accepted = pipeline
+            .purchase(
+                0,
+                &token,
+                &event_id.to_string(),
+                &tier_body(event_id, tier_id, 1),
+            )
+            .await;
+        assert_eq!(accepted.status, 202);
+        let status = eventually_terminal(&pipeline, &token, accepted_id(&accepted)).await;
+        assert_eq!(status["status"], "reserved", "{status}");
+    }
 }

@@ -34,16 +34,16 @@ pub async fn seat_map(deps: &Deps, event_id: Uuid) -> Result<SeatMap, EventError
         event_id: event.id,
         seats: seats
             .into_iter()
-            .map(|(seat_id, section, row, number, tier_id)| SeatStatus {
-                seat_id,
-                section,
-                row,
-                number,
-                tier_id,
+            .map(|seat| SeatStatus {
                 state: states
-                    .get(&seat_id)
+                    .get(&seat.id)
                     .copied()
                     .unwrap_or(PlaceState::Available),
+                seat_id: seat.id,
+                section: seat.section,
+                row: seat.row,
+                number: seat.number,
+                tier_id: seat.tier_id,
             })
             .collect(),
     })

@@ -205,17 +205,8 @@ pub async fn published_inventory(
             &[&event_id],
         )
         .await?;
-    let seats = client
-        .query(
-            // Venue order, which order-service keeps: neighbours in a row stay neighbours.
-            "SELECT ts.tier_id, s.id FROM tier_sections ts
-             JOIN venue_seats s ON s.section_id = ts.section_id
-             JOIN venue_sections vs ON vs.id = s.section_id
-             WHERE ts.event_id = $1
-             ORDER BY vs.position, s.row_position, s.seat_number",
-            &[&event_id],
-        )
-        .await?;
+    // Venue order, which order-service keeps: neighbours in a row stay neighbours.
+    let seats = seats(client, event_id).await?;
     let areas = client
         .query(
             "SELECT ta.tier_id, a.id, a.capacity FROM tier_areas ta
@@ -224,11 +215,8 @@ pub async fn published_inventory(
         )
         .await?;
     let mut seats_by_tier: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for row in &seats {
-        seats_by_tier
-            .entry(row.get(0))
-            .or_default()
-            .push(row.get(1));
+    for seat in &seats {
+        seats_by_tier.entry(seat.tier_id).or_default().push(seat.id);
     }
     let mut areas_by_tier: HashMap<Uuid, Vec<PublishedArea>> = HashMap::new();
     for row in &areas {
@@ -398,11 +386,20 @@ fn event_from_row(row: &Row, tiers: &mut HashMap<Uuid, Vec<Tier>>) -> Event {
     }
 }
 
-/// Every numbered seat of the event, in venue order, with its section, row, number and tier.
+/// A numbered seat of an event, with the tier it is sold in.
+pub struct EventSeat {
+    pub id: Uuid,
+    pub section: String,
+    pub row: String,
+    pub number: u32,
+    pub tier_id: Uuid,
+}
+
+/// Every numbered seat of the event, in venue order (section, row, number).
 pub async fn seats(
     client: &impl GenericClient,
     event_id: Uuid,
-) -> Result<Vec<(Uuid, String, String, u32, Uuid)>, tokio_postgres::Error> {
+) -> Result<Vec<EventSeat>, tokio_postgres::Error> {
     let rows = client
         .query(
             "SELECT s.id, vs.name, s.row_label, s.seat_number, ts.tier_id
@@ -416,14 +413,12 @@ pub async fn seats(
         .await?;
     Ok(rows
         .iter()
-        .map(|row| {
-            (
-                row.get(0),
-                row.get(1),
-                row.get(2),
-                u32::try_from(row.get::<_, i32>(3)).unwrap_or(0),
-                row.get(4),
-            )
+        .map(|row| EventSeat {
+            id: row.get(0),
+            section: row.get(1),
+            row: row.get(2),
+            number: u32::try_from(row.get::<_, i32>(3)).unwrap_or(0),
+            tier_id: row.get(4),
         })
         .collect())
 }

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use account_service::test_support::{TEST_AUDIENCE, TEST_ISSUER};
+use account_service::test_support::token_verification;
 use common::{
-    config::{LogFormat, TokenVerificationConfig},
+    config::LogFormat,
     test_support::{TestApp, TestContext},
 };
 use event_service::{config::Config, startup};
@@ -29,13 +29,8 @@ async fn spawn_in(context: Arc<TestContext>, adjust: impl FnOnce(&mut Config)) -
         postgres: context.postgres("events"),
         redis: context.redis(),
         amqp: context.amqp(),
-        tokens: TokenVerificationConfig {
-            issuer: TEST_ISSUER.to_owned(),
-            audience: TEST_AUDIENCE.to_owned(),
-            // Tests that need signed-in users use `spawn_with_accounts`.
-            jwks_url: "http://127.0.0.1:1/jwks".to_owned(),
-            jwks_min_refresh_interval: std::time::Duration::from_secs(5),
-        },
+        // Tests that need signed-in users use `spawn_with_accounts`.
+        tokens: token_verification("http://127.0.0.1:1/jwks"),
         availability_poll_interval: std::time::Duration::from_millis(50),
         // Tests that need order-service use `spawn_with_orders`.
         order_url: "http://127.0.0.1:1".to_owned(),
@@ -83,8 +78,7 @@ pub(crate) async fn spawn_with_orders() -> Catalog {
     let accounts = account_service::test_support::spawn().await;
     let jwks_url = accounts.url("/.well-known/jwks.json");
     let context = Arc::new(TestContext::new());
-    let mut config =
-        order_service::test_support::config(&context, &jwks_url, TEST_ISSUER, TEST_AUDIENCE);
+    let mut config = order_service::test_support::config(&context, token_verification(&jwks_url));
     // Lost counters stay lost during a test, so that what event-service shows without them
     // can be seen.
     config.reservations.counter_check_interval = std::time::Duration::from_secs(3600);

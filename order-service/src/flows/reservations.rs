@@ -150,20 +150,7 @@ async fn decide(
             Selection::Seats { seat_ids } => wanted_seats.extend(seat_ids),
         }
     }
-    let mut free_by_tier: HashMap<Uuid, VecDeque<LockedPlace>> = HashMap::new();
-    for (tier_id, wanted) in wanted_by_tier {
-        let places = orders::lock_best_available(client, event_id, tier_id, wanted).await?;
-        free_by_tier.insert(tier_id, places.into());
-    }
-    let mut free_seats: HashMap<Uuid, LockedPlace> = if wanted_seats.is_empty() {
-        HashMap::new()
-    } else {
-        orders::lock_seats(client, event_id, &wanted_seats)
-            .await?
-            .into_iter()
-            .map(|place| (place.place.place_id, place))
-            .collect()
-    };
+    let mut offer = Offer::lock(client, event_id, wanted_by_tier, &wanted_seats).await?;
 
     let limit = i32::try_from(terms.per_buyer_limit).unwrap_or(i32::MAX);
     let mut decided = Vec::with_capacity(requests.len());
@@ -183,11 +170,9 @@ async fn decide(
         } else {
             match &purchase.selection {
                 Selection::BestAvailable { tier_id, quantity } => {
-                    take_best(client, event_id, &mut free_by_tier, *tier_id, *quantity).await?
+                    offer.take_best(*tier_id, *quantity)
                 }
-                Selection::Seats { seat_ids } => {
-                    take_seats(client, event_id, &mut free_seats, seat_ids).await?
-                }
+                Selection::Seats { seat_ids } => offer.take_seats(seat_ids),
             }
         };
         if outcome.is_ok() {
@@ -202,51 +187,85 @@ async fn decide(
     Ok(decided)
 }
 
-/// The first `quantity` free places of the tier (neighbours in venue order).
-async fn take_best(
-    client: &impl GenericClient,
-    event_id: Uuid,
-    free_by_tier: &mut HashMap<Uuid, VecDeque<LockedPlace>>,
-    tier_id: Uuid,
-    quantity: u32,
-) -> Result<Result<Vec<LockedPlace>, RejectionReason>, tokio_postgres::Error> {
-    let free = free_by_tier.entry(tier_id).or_default();
-    let quantity = quantity as usize;
-    if quantity > 0 && free.len() >= quantity {
-        return Ok(Ok(free.drain(..quantity).collect()));
-    }
-    Ok(Err(
-        if orders::tier_exists(client, event_id, tier_id).await? {
-            RejectionReason::SoldOut
-        } else {
-            RejectionReason::UnknownPlace
-        },
-    ))
+/// What one batch may hand out: the places it locked, and what the event has at all (to
+/// tell "sold out" and "taken" from "no such tier or seat" without asking again).
+struct Offer {
+    free_by_tier: HashMap<Uuid, VecDeque<LockedPlace>>,
+    free_seats: HashMap<Uuid, LockedPlace>,
+    tiers: HashSet<Uuid>,
+    seats: HashSet<Uuid>,
 }
 
-/// Every seat asked for, or none.
-async fn take_seats(
-    client: &impl GenericClient,
-    event_id: Uuid,
-    free_seats: &mut HashMap<Uuid, LockedPlace>,
-    seat_ids: &[Uuid],
-) -> Result<Result<Vec<LockedPlace>, RejectionReason>, tokio_postgres::Error> {
-    let distinct: HashSet<&Uuid> = seat_ids.iter().collect();
-    if !seat_ids.is_empty()
-        && distinct.len() == seat_ids.len()
-        && seat_ids.iter().all(|seat| free_seats.contains_key(seat))
-    {
-        return Ok(Ok(seat_ids
-            .iter()
-            .filter_map(|seat| free_seats.remove(seat))
-            .collect()));
+impl Offer {
+    async fn lock(
+        client: &impl GenericClient,
+        event_id: Uuid,
+        wanted_by_tier: HashMap<Uuid, i64>,
+        wanted_seats: &[Uuid],
+    ) -> Result<Self, tokio_postgres::Error> {
+        let mut free_by_tier = HashMap::new();
+        for (tier_id, wanted) in wanted_by_tier {
+            let places = orders::lock_best_available(client, event_id, tier_id, wanted).await?;
+            free_by_tier.insert(tier_id, places.into());
+        }
+        let (free_seats, seats) = if wanted_seats.is_empty() {
+            (HashMap::new(), HashSet::new())
+        } else {
+            let free = orders::lock_seats(client, event_id, wanted_seats)
+                .await?
+                .into_iter()
+                .map(|place| (place.place.place_id, place))
+                .collect();
+            (
+                free,
+                orders::known_places(client, event_id, wanted_seats).await?,
+            )
+        };
+        Ok(Self {
+            free_by_tier,
+            free_seats,
+            tiers: inventory::tier_ids(client, event_id).await?,
+            seats,
+        })
     }
-    let known = orders::count_places(client, event_id, seat_ids).await?;
-    Ok(Err(if known == seat_ids.len() as i64 {
-        RejectionReason::SeatTaken
-    } else {
-        RejectionReason::UnknownPlace
-    }))
+
+    /// The first `quantity` free places of the tier (neighbours in venue order).
+    fn take_best(
+        &mut self,
+        tier_id: Uuid,
+        quantity: u32,
+    ) -> Result<Vec<LockedPlace>, RejectionReason> {
+        let free = self.free_by_tier.entry(tier_id).or_default();
+        let quantity = quantity as usize;
+        if !self.tiers.contains(&tier_id) || quantity == 0 {
+            Err(RejectionReason::UnknownPlace)
+        } else if free.len() < quantity {
+            Err(RejectionReason::SoldOut)
+        } else {
+            Ok(free.drain(..quantity).collect())
+        }
+    }
+
+    /// Every seat asked for, or none.
+    fn take_seats(&mut self, seat_ids: &[Uuid]) -> Result<Vec<LockedPlace>, RejectionReason> {
+        let distinct: HashSet<&Uuid> = seat_ids.iter().collect();
+        if seat_ids.is_empty()
+            || distinct.len() != seat_ids.len()
+            || !seat_ids.iter().all(|seat| self.seats.contains(seat))
+        {
+            Err(RejectionReason::UnknownPlace)
+        } else if !seat_ids
+            .iter()
+            .all(|seat| self.free_seats.contains_key(seat))
+        {
+            Err(RejectionReason::SeatTaken)
+        } else {
+            Ok(seat_ids
+                .iter()
+                .filter_map(|seat| self.free_seats.remove(seat))
+                .collect())
+        }
+    }
 }
 
 fn order_event(

@@ -1,6 +1,8 @@
 //! The inventory of published events: built once from `event.published`, repriced, and
 //! counted for the Redis counters.
 
+use std::collections::HashSet;
+
 use common::availability::SalesTerms;
 use contracts::events::{
     EventInventory, EventPublishedV1, PlaceState, PlaceStatus, TierInventory, TierPrice,
@@ -79,6 +81,20 @@ pub async fn insert_event(
         )
         .await?;
     Ok(true)
+}
+
+/// The event's tiers.
+pub async fn tier_ids(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<HashSet<Uuid>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT tier_id FROM tiers WHERE event_id = $1",
+            &[&event_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
 /// New prices apply to orders made from now on; existing orders keep theirs.

@@ -1,7 +1,7 @@
 //! Orders and the places they claim. Places are locked with `FOR UPDATE SKIP LOCKED`, so a
 //! reservation never waits for another: a place someone else is taking is simply not offered.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use contracts::purchases::{OrderPlace, RejectionReason};
 use deadpool_postgres::GenericClient;
@@ -79,33 +79,19 @@ pub async fn lock_seats(
     Ok(rows.iter().map(locked_place).collect())
 }
 
-/// How many of `place_ids` are places of the event at all.
-pub async fn count_places(
+/// Those of `place_ids` that are places of the event at all.
+pub async fn known_places(
     client: &impl GenericClient,
     event_id: Uuid,
     place_ids: &[Uuid],
-) -> Result<i64, tokio_postgres::Error> {
-    let row = client
-        .query_one(
-            "SELECT count(*) FROM places WHERE event_id = $1 AND place_id = ANY($2)",
+) -> Result<HashSet<Uuid>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT place_id FROM places WHERE event_id = $1 AND place_id = ANY($2)",
             &[&event_id, &place_ids],
         )
         .await?;
-    Ok(row.get(0))
-}
-
-pub async fn tier_exists(
-    client: &impl GenericClient,
-    event_id: Uuid,
-    tier_id: Uuid,
-) -> Result<bool, tokio_postgres::Error> {
-    let row = client
-        .query_opt(
-            "SELECT 1 FROM tiers WHERE event_id = $1 AND tier_id = $2",
-            &[&event_id, &tier_id],
-        )
-        .await?;
-    Ok(row.is_some())
+    Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
 /// Locks the buyers' rows (creating missing ones) in buyer order, so that concurrent batches

@@ -173,31 +173,25 @@ impl Harness {
 }
 
 fn test_config(context: &TestContext) -> Config {
-    test_support::config(context, "http://127.0.0.1:1/jwks", "test", "test")
+    test_support::config(context, crate::helpers::no_tokens())
 }
 
 #[tokio::test]
 async fn a_60000_place_event_is_built_once_with_its_counters() {
-    let Harness {
-        postgres,
-        amqp: _,
-        publisher,
-        redis,
-        _app,
-    } = Harness::start().await;
+    let harness = Harness::start().await;
     let event = event(6, 40_000, 20_000);
     let envelope = Envelope::new(Uuid::now_v7(), event.clone());
 
     let started = Instant::now();
-    publisher.publish_event(&envelope).await;
-    wait_built(&redis, event.event_id).await;
+    harness.publisher.publish_event(&envelope).await;
+    wait_built(&harness.redis, event.event_id).await;
     eprintln!("60,000 places built in {:?}", started.elapsed());
-    publisher.publish_event(&envelope).await;
+    harness.publisher.publish_event(&envelope).await;
     let mut republished = envelope.clone();
     republished.id = Uuid::now_v7();
-    publisher.publish_event(&republished).await;
+    harness.publisher.publish_event(&republished).await;
 
-    let db = connect_database(&postgres).await;
+    let db = connect_database(&harness.postgres).await;
     assert!(
         eventually(Duration::from_secs(10), || async {
             count(&db, "SELECT count(*) FROM inbox").await == 2
@@ -205,7 +199,7 @@ async fn a_60000_place_event_is_built_once_with_its_counters() {
         .await
     );
     assert_eq!(count(&db, "SELECT count(*) FROM places").await, 60_000);
-    let remaining = availability::read_remaining(&redis, event.event_id)
+    let remaining = availability::read_remaining(&harness.redis, event.event_id)
         .await
         .expect("redis")
         .expect("built");
@@ -215,22 +209,18 @@ async fn a_60000_place_event_is_built_once_with_its_counters() {
 
 #[tokio::test]
 async fn a_malformed_purchase_message_is_dead_lettered_and_does_not_block_the_others() {
-    let Harness {
-        postgres,
-        amqp,
-        publisher,
-        redis,
-        _app,
-    } = Harness::start().await;
+    let harness = Harness::start().await;
     let event = event(4, 0, 10);
-    publisher
+    harness
+        .publisher
         .publish_event(&Envelope::new(Uuid::now_v7(), event.clone()))
         .await;
-    wait_built(&redis, event.event_id).await;
+    wait_built(&harness.redis, event.event_id).await;
     let tier_id = event.tiers[1].tier_id;
 
-    let routing_key = purchase_routing_key(event.event_id, amqp.purchase_queue_shards);
-    publisher
+    let routing_key = purchase_routing_key(event.event_id, harness.amqp.purchase_queue_shards);
+    harness
+        .publisher
         .send(
             ExchangeRole::Commands,
             &routing_key,
@@ -239,22 +229,23 @@ async fn a_malformed_purchase_message_is_dead_lettered_and_does_not_block_the_ot
         )
         .await;
     for _ in 0..3 {
-        publisher
+        harness
+            .publisher
             .request(event.event_id, tier_id, Uuid::now_v7())
             .await;
     }
 
-    let db = connect_database(&postgres).await;
+    let db = connect_database(&harness.postgres).await;
     assert!(
         eventually(Duration::from_secs(20), || async {
             count(&db, "SELECT count(*) FROM orders WHERE state = 'reserved'").await == 3
         })
         .await
     );
-    let dead_letters = format!("{}.dead-letter", amqp.namespace);
+    let dead_letters = format!("{}.dead-letter", harness.amqp.namespace);
     assert!(
         eventually(Duration::from_secs(10), || async {
-            queue_depth(&amqp, &dead_letters).await.unwrap_or(0) == 1
+            queue_depth(&harness.amqp, &dead_letters).await.unwrap_or(0) == 1
         })
         .await,
         "the malformed message is in the dead-letter queue"
@@ -396,16 +387,11 @@ async fn killed_in_the_middle_of_a_batch_and_restarted_it_loses_and_doubles_noth
 
 #[tokio::test]
 async fn a_repriced_tier_charges_its_new_price_to_later_orders() {
-    let Harness {
-        postgres,
-        amqp: _,
-        publisher,
-        redis,
-        _app,
-    } = Harness::start().await;
+    let harness = Harness::start().await;
     let event = event(4, 0, 10);
     let tier_id = event.tiers[1].tier_id;
-    publisher
+    harness
+        .publisher
         .publish_event(&Envelope::new(Uuid::now_v7(), event.clone()))
         .await;
     let repriced = EventRepricedV1 {
@@ -415,7 +401,8 @@ async fn a_repriced_tier_charges_its_new_price_to_later_orders() {
             price_minor: 9_999,
         }],
     };
-    publisher
+    harness
+        .publisher
         .broker
         .publish_envelope(
             ExchangeRole::Events,
@@ -424,8 +411,8 @@ async fn a_repriced_tier_charges_its_new_price_to_later_orders() {
         )
         .await
         .expect("published");
-    wait_built(&redis, event.event_id).await;
-    let db = connect_database(&postgres).await;
+    wait_built(&harness.redis, event.event_id).await;
+    let db = connect_database(&harness.postgres).await;
     assert!(
         eventually(Duration::from_secs(10), || async {
             count(&db, "SELECT count(*) FROM tiers WHERE price_minor = 9999").await == 1
@@ -433,7 +420,8 @@ async fn a_repriced_tier_charges_its_new_price_to_later_orders() {
         .await
     );
 
-    publisher
+    harness
+        .publisher
         .request(event.event_id, tier_id, Uuid::now_v7())
         .await;
 
