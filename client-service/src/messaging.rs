@@ -6,6 +6,7 @@ use common::amqp::{
 };
 use contracts::{
     Message,
+    orders::{OrderPaidV1, OrderRefundedV1},
     purchases::{
         OrderCancelledV1, OrderExpiredV1, OrderRejectedV1, OrderReleasedV1, OrderReservedV1,
         PurchaseStatus, PurchaseView,
@@ -26,7 +27,9 @@ pub fn with_queues(topology: Topology) -> Topology {
             .bind(ExchangeRole::Events, OrderReservedV1::TYPE)
             .bind(ExchangeRole::Events, OrderRejectedV1::TYPE)
             .bind(ExchangeRole::Events, OrderExpiredV1::TYPE)
-            .bind(ExchangeRole::Events, OrderCancelledV1::TYPE),
+            .bind(ExchangeRole::Events, OrderCancelledV1::TYPE)
+            .bind(ExchangeRole::Events, OrderPaidV1::TYPE)
+            .bind(ExchangeRole::Events, OrderRefundedV1::TYPE),
     )
 }
 
@@ -104,6 +107,31 @@ fn view_of(delivery: &Delivery) -> Result<(Uuid, PurchaseView), HandlerError> {
             decode::<OrderCancelledV1>(delivery)?.payload.0,
             PurchaseStatus::Cancelled,
         ),
+        OrderPaidV1::TYPE => {
+            let order = decode::<OrderPaidV1>(delivery)?.payload;
+            (
+                order.buyer_id,
+                PurchaseView {
+                    order_id: Some(order.order_id),
+                    seats: order.places,
+                    amount_minor: Some(order.amount_minor),
+                    currency: Some(order.currency),
+                    ..view(order.purchase_id, order.event_id, PurchaseStatus::Paid)
+                },
+            )
+        }
+        OrderRefundedV1::TYPE => {
+            let order = decode::<OrderRefundedV1>(delivery)?.payload;
+            (
+                order.buyer_id,
+                PurchaseView {
+                    order_id: Some(order.order_id),
+                    amount_minor: Some(order.amount_minor),
+                    currency: Some(order.currency),
+                    ..view(order.purchase_id, order.event_id, PurchaseStatus::Refunded)
+                },
+            )
+        }
         other => {
             return Err(HandlerError::Permanent(anyhow::anyhow!(
                 "unexpected message {other}"

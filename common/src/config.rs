@@ -32,6 +32,17 @@ pub struct ConfigError {
     reason: String,
 }
 
+impl ConfigError {
+    /// A value that parsed but breaks a rule of the service (a bound, a relation to another).
+    pub fn new(name: &str, value: &str, reason: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
 /// Reads `name`, falling back to `default` when it is unset or empty.
 pub fn env_or<T>(name: &str, default: T) -> Result<T, ConfigError>
 where

@@ -42,6 +42,16 @@ pub enum ErrorCode {
     SalesClosed,
     /// The same `Idempotency-Key` was used with a different body.
     IdempotencyKeyReused,
+    /// The payment provider declined the card; the hold stays until it expires.
+    PaymentDeclined,
+    /// The order's hold expired before it was paid.
+    HoldExpired,
+    /// The order is paid already; nothing was charged again.
+    AlreadyPaid,
+    /// Another payment of the order is still being processed.
+    PaymentInProgress,
+    /// A webhook whose signature is missing, wrong or stale.
+    InvalidSignature,
     /// A dependency is down or the system is catching up; retry after `Retry-After`.
     Unavailable,
     Internal,
@@ -67,6 +77,11 @@ impl ErrorCode {
             ErrorCode::SalesNotOpen => "sales-not-open",
             ErrorCode::SalesClosed => "sales-closed",
             ErrorCode::IdempotencyKeyReused => "idempotency-key-reused",
+            ErrorCode::PaymentDeclined => "payment-declined",
+            ErrorCode::HoldExpired => "hold-expired",
+            ErrorCode::AlreadyPaid => "already-paid",
+            ErrorCode::PaymentInProgress => "payment-in-progress",
+            ErrorCode::InvalidSignature => "invalid-signature",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use common::config::{
-    AmqpConfig, ConfigError, HttpConfig, LogFormat, PostgresConfig, RedisConfig,
+    AmqpConfig, ConfigError, HttpConfig, LogFormat, PostgresConfig, RedisConfig, Secret,
     TokenVerificationConfig, env_millis, env_or, env_seconds, log_format_from_env,
 };
 
@@ -17,6 +17,7 @@ pub struct Config {
     pub amqp: AmqpConfig,
     pub tokens: TokenVerificationConfig,
     pub reservations: ReservationConfig,
+    pub payments: PaymentConfig,
 }
 
 /// How purchase requests are taken from the queue and how long holds last.
@@ -48,6 +49,7 @@ impl Config {
             amqp: AmqpConfig::from_env()?,
             tokens: TokenVerificationConfig::from_env()?,
             reservations: ReservationConfig::from_env()?,
+            payments: PaymentConfig::from_env()?,
         })
     }
 }
@@ -90,5 +92,65 @@ impl ReservationConfig {
                 default.reconcile_interval.as_secs(),
             )?,
         })
+    }
+}
+
+/// The payment provider (the built-in sandbox) and how long to wait for it.
+#[derive(Debug, Clone)]
+pub struct PaymentConfig {
+    /// Longest wait for the provider's answer to a charge; after it, the payment stays pending
+    /// and the buyer is told to retry with the same key (the webhook settles it meanwhile).
+    pub charge_timeout: Duration,
+    /// Shared secret of webhook signatures (HMAC-SHA256).
+    pub webhook_secret: Secret<String>,
+    /// Webhooks signed longer ago than this are refused (replays).
+    pub webhook_tolerance: Duration,
+    /// Where the sandbox posts its webhooks; unset: this service's own
+    /// `/v1/payments/webhook`.
+    pub webhook_url: Option<String>,
+    /// How long `tok_slow` takes in the sandbox.
+    pub sandbox_slow_delay: Duration,
+    /// A payment still pending after this long is looked up at the provider and settled.
+    pub pending_recovery_after: Duration,
+}
+
+impl Default for PaymentConfig {
+    fn default() -> Self {
+        Self {
+            charge_timeout: Duration::from_secs(10),
+            webhook_secret: Secret::new("whsec_local_development_only".to_owned()),
+            webhook_tolerance: Duration::from_secs(300),
+            webhook_url: None,
+            sandbox_slow_delay: Duration::from_secs(3),
+            pending_recovery_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl PaymentConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let default = Self::default();
+        let webhook_url: String = env_or("TICKETING_PAYMENT_WEBHOOK_URL", String::new())?;
+        let config = Self {
+            charge_timeout: env_millis("TICKETING_PAYMENT_TIMEOUT_MS", 10_000)?,
+            webhook_secret: Secret::new(env_or(
+                "TICKETING_PAYMENT_WEBHOOK_SECRET",
+                default.webhook_secret.expose().clone(),
+            )?),
+            webhook_tolerance: env_seconds("TICKETING_PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)?,
+            webhook_url: Some(webhook_url).filter(|url| !url.is_empty()),
+            sandbox_slow_delay: env_millis("TICKETING_SANDBOX_SLOW_MS", 3_000)?,
+            pending_recovery_after: env_seconds("TICKETING_PAYMENT_RECOVERY_SECONDS", 60)?,
+        };
+        if config.pending_recovery_after <= config.charge_timeout * 2 {
+            // Looking a payment up while its charge may still be in flight could call it
+            // failed just before the provider charges it.
+            return Err(ConfigError::new(
+                "TICKETING_PAYMENT_RECOVERY_SECONDS",
+                &config.pending_recovery_after.as_secs().to_string(),
+                "must be more than twice TICKETING_PAYMENT_TIMEOUT_MS",
+            ));
+        }
+        Ok(config)
     }
 }

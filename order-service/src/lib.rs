@@ -4,13 +4,18 @@
 //! - [`startup`]: `build(config)`, used by `main` and the tests.
 //! - [`messaging`]: the queues it consumes and the consumers that call the flows.
 //! - [`http`]: its public routes.
-//! - [`flows`]: the use cases: inventory, reservations, holds, counters.
+//! - [`flows`]: the use cases: inventory, reservations, holds, counters, payments,
+//!   cancellations, the buyer's orders.
+//! - [`domain`]: pure rules (when an order may be paid, payment states).
+//! - [`payments`]: the payment provider interface and the built-in sandbox provider.
 //! - [`storage`]: its migrations and SQL.
 
 pub mod config;
+pub mod domain;
 pub mod flows;
 pub mod http;
 pub mod messaging;
+pub mod payments;
 pub mod startup;
 pub mod storage;
 

@@ -8,15 +8,19 @@ use common::{
     readiness::Readiness,
     redis::RedisStore,
 };
+use std::sync::Arc;
+
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     SERVICE,
     config::Config,
-    flows::{Deps, counters, holds},
+    flows::{Deps, counters, holds, payments},
     http::{self, AppState},
-    messaging, storage,
+    messaging,
+    payments::sandbox::Sandbox,
+    storage,
 };
 
 /// The broker topology this service declares at every connect: the shared exchanges, and the
@@ -45,11 +49,14 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         .redis(&redis)
         .rabbitmq(&broker);
     let outbox = OutboxSignal::default();
+    let sandbox = Sandbox::new(database.pool().clone(), &config.payments)?;
     let deps = Deps {
         database: database.clone(),
         redis,
         outbox: outbox.clone(),
         reservations: config.reservations.clone(),
+        payments: config.payments.clone(),
+        provider: Arc::new(sandbox.clone()),
     };
     let router = common::http::router(
         http::routes(AppState {
@@ -61,6 +68,11 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         config.http.request_timeout,
     );
     let mut app = App::bind(SERVICE, &config.http, router, shutdown.clone()).await?;
+    sandbox.deliver_webhooks_to(format!(
+        "http://{}:{}/v1/payments/webhook",
+        config.http.host,
+        app.port()
+    ));
     for consumer in
         messaging::spawn_consumers(&deps, &broker, config.amqp.purchase_queue_shards, &shutdown)
     {
@@ -74,6 +86,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     );
     Ok(app
         .with_task(holds::spawn_sweeper(deps.clone(), shutdown.clone()))
+        .with_task(payments::spawn_recovery(deps.clone(), shutdown.clone()))
         .with_task(counters::spawn_keeper(deps, shutdown))
         .with_task(relay)
         .with_broker(broker))

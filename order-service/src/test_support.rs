@@ -9,7 +9,7 @@ use common::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ReservationConfig};
+use crate::config::{Config, PaymentConfig, ReservationConfig};
 
 /// Production settings with the test's names, short background intervals, and `tokens`.
 pub fn config(context: &TestContext, tokens: TokenVerificationConfig) -> Config {
@@ -26,6 +26,7 @@ pub fn config(context: &TestContext, tokens: TokenVerificationConfig) -> Config 
             reconcile_interval: Duration::from_secs(2),
             ..ReservationConfig::default()
         },
+        payments: PaymentConfig::default(),
     }
 }
 

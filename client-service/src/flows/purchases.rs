@@ -30,7 +30,6 @@ use super::{
 /// How long a repeat waits for the first request with its key to be answered.
 const REPEAT_WAIT: Duration = Duration::from_secs(5);
 const REPEAT_POLL: Duration = Duration::from_millis(10);
-const MAX_IDEMPOTENCY_KEY_LENGTH: usize = 255;
 
 pub async fn request_purchase(
     deps: &Deps,
@@ -38,7 +37,7 @@ pub async fn request_purchase(
     idempotency_key: &str,
     request: &PurchaseRequest,
 ) -> Result<PurchaseAccepted, PurchaseError> {
-    let selection = validate(idempotency_key, request)?;
+    let selection = validate(request)?;
     let Ok(_permit) = deps.intake_permits.try_acquire() else {
         return Err(PurchaseError::Unavailable {
             reason: "too many purchases are being handled right now; nothing was reserved",
@@ -202,17 +201,8 @@ async fn repeat(
     })
 }
 
-fn validate(idempotency_key: &str, request: &PurchaseRequest) -> Result<Selection, PurchaseError> {
+fn validate(request: &PurchaseRequest) -> Result<Selection, PurchaseError> {
     let mut errors = BTreeMap::new();
-    if idempotency_key.is_empty()
-        || idempotency_key.len() > MAX_IDEMPOTENCY_KEY_LENGTH
-        || !idempotency_key.bytes().all(|byte| byte.is_ascii_graphic())
-    {
-        errors.insert(
-            "Idempotency-Key".to_owned(),
-            format!("1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters"),
-        );
-    }
     let max = MAX_PLACES_PER_PURCHASE;
     let selection = match (request.tier_id, request.quantity, &request.seat_ids) {
         (Some(tier_id), Some(quantity), None) => {
@@ -303,14 +293,14 @@ mod tests {
     fn a_tier_and_quantity_or_distinct_seats_are_a_selection() {
         let tier = Uuid::now_v7();
         assert_eq!(
-            validate("k", &request(Some(tier), Some(2), None)).ok(),
+            validate(&request(Some(tier), Some(2), None)).ok(),
             Some(Selection::BestAvailable {
                 tier_id: tier,
                 quantity: 2
             })
         );
         let seat = Uuid::now_v7();
-        assert!(validate("k", &request(None, None, Some(vec![seat]))).is_ok());
+        assert!(validate(&request(None, None, Some(vec![seat]))).is_ok());
     }
 
     #[test]
@@ -318,28 +308,24 @@ mod tests {
         let tier = Some(Uuid::now_v7());
         let seat = Uuid::now_v7();
         assert_eq!(
-            invalid_fields(validate("k", &request(tier, Some(0), None))),
+            invalid_fields(validate(&request(tier, Some(0), None))),
             ["quantity"]
         );
         assert_eq!(
-            invalid_fields(validate("k", &request(tier, Some(11), None))),
+            invalid_fields(validate(&request(tier, Some(11), None))),
             ["quantity"]
         );
         assert_eq!(
-            invalid_fields(validate("k", &request(tier, None, None))),
+            invalid_fields(validate(&request(tier, None, None))),
             ["quantity"]
         );
         assert_eq!(
-            invalid_fields(validate("k", &request(None, None, Some(vec![seat, seat])))),
+            invalid_fields(validate(&request(None, None, Some(vec![seat, seat])))),
             ["seat_ids"]
         );
         assert_eq!(
-            invalid_fields(validate("k", &request(tier, Some(1), Some(vec![seat])))),
+            invalid_fields(validate(&request(tier, Some(1), Some(vec![seat])))),
             ["selection"]
-        );
-        assert_eq!(
-            invalid_fields(validate("bad key", &request(tier, Some(1), None))),
-            ["Idempotency-Key"]
         );
     }
 

@@ -33,9 +33,10 @@ pub fn routes(state: AppState, upstreams: Upstreams) -> Router {
     let events = upstreams
         .events
         .routes(&["/v1/venues", "/v1/events", "/v1/events/{*rest}"]);
-    let orders = upstreams
-        .orders
-        .routes(&["/v1/orders", "/v1/orders/{*rest}"]);
+    let orders =
+        upstreams
+            .orders
+            .routes(&["/v1/orders", "/v1/orders/{*rest}", "/v1/payments/webhook"]);
     upstreams
         .accounts
         .routes(&[

@@ -4,15 +4,14 @@ use std::convert::Infallible;
 
 use axum::{
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::sse::{Event as SseEvent, KeepAlive, Sse},
 };
 use common::{
     auth::AuthUser,
-    http::{ApiError, ApiJson, Problem},
+    http::{ApiError, ApiJson, IdempotencyKey},
 };
 use contracts::{
-    ErrorCode,
     accounts::Role,
     purchases::{PurchaseAccepted, PurchaseRequest, PurchaseView},
 };
@@ -23,26 +22,15 @@ use uuid::Uuid;
 use super::AppState;
 use crate::flows::purchases;
 
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
 pub(super) async fn request_purchase(
     State(state): State<AppState>,
     user: AuthUser,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<PurchaseRequest>,
 ) -> Result<(StatusCode, ApiJson<PurchaseAccepted>), ApiError> {
     user.require(&[Role::Buyer, Role::Admin])?;
-    let key = headers
-        .get(IDEMPOTENCY_KEY)
-        .and_then(|value| value.to_str().ok())
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::MissingHeader,
-                "an Idempotency-Key header is required",
-            )
-        })?;
-    let accepted = purchases::request_purchase(&state.deps, user.id, key, &request).await?;
+    let accepted =
+        purchases::request_purchase(&state.deps, user.id, key.as_str(), &request).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(accepted)))
 }
 

@@ -60,7 +60,8 @@ fn test_upstreams() -> UpstreamConfig {
         event_url: "http://127.0.0.1:1".to_owned(),
         order_url: "http://127.0.0.1:1".to_owned(),
         connect_timeout: Duration::from_millis(500),
-        read_timeout: Duration::from_secs(5),
+        // Above the slowest sandbox payment the tests make.
+        read_timeout: Duration::from_secs(15),
         max_idle_connections_per_upstream: 16,
     }
 }
@@ -78,7 +79,7 @@ pub(crate) async fn spawn_gateway_with_accounts() -> (TestApp, TestApp) {
 /// and the orders database.
 pub(crate) struct Pipeline {
     pub(crate) gateways: Vec<TestApp>,
-    _orders: Vec<TestApp>,
+    pub(crate) orders: Vec<TestApp>,
     pub(crate) context: Arc<TestContext>,
     orders_database: PostgresConfig,
     gateway_template: Config,
@@ -118,7 +119,7 @@ pub(crate) async fn spawn_pipeline_with(
     };
     let mut pipeline = Pipeline {
         gateways: Vec::new(),
-        _orders: order_services,
+        orders: order_services,
         context,
         orders_database: orders_database.expect("at least one order-service"),
         gateway_template,
@@ -166,6 +167,19 @@ pub(crate) fn seated_tier(seats: usize) -> PublishedTier {
         seat_ids: (0..seats).map(|_| Uuid::now_v7()).collect(),
         areas: Vec::new(),
     }
+}
+
+/// `{event_id, tier_id, quantity}`.
+pub(crate) fn tier_body(event_id: Uuid, tier_id: Uuid, quantity: u32) -> Value {
+    serde_json::json!({"event_id": event_id, "tier_id": tier_id, "quantity": quantity})
+}
+
+/// The purchase id of a 202.
+pub(crate) fn accepted_id(answer: &Answer) -> Uuid {
+    answer.body["purchase_id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a purchase id")
 }
 
 /// The outcome of one purchase request.
@@ -295,6 +309,80 @@ impl Pipeline {
             .await
             .expect("the gateway answers");
         Answer::read(response).await
+    }
+
+    /// Polls the buyer's view of a purchase until it is no longer queued.
+    pub(crate) async fn decided(&self, token: &str, purchase_id: Uuid) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..500 {
+            let answer = self.status(token, &purchase_id.to_string()).await;
+            assert_eq!(answer.status, 200, "{:?}", answer.body);
+            if answer.body["status"] != "queued" {
+                return answer.body;
+            }
+            last = answer.body;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("purchase {purchase_id} stayed queued: {last}");
+    }
+
+    /// Buys `quantity` places of the tier for the buyer of `token` and waits for the hold;
+    /// returns the purchase and order ids.
+    pub(crate) async fn reserve(
+        &self,
+        token: &str,
+        event_id: Uuid,
+        tier_id: Uuid,
+        quantity: u32,
+    ) -> (Uuid, Uuid) {
+        let key = Uuid::now_v7().to_string();
+        let accepted = self
+            .purchase(0, token, &key, &tier_body(event_id, tier_id, quantity))
+            .await;
+        assert_eq!(accepted.status, 202, "{:?}", accepted.body);
+        let purchase_id = accepted_id(&accepted);
+        let status = self.decided(token, purchase_id).await;
+        assert_eq!(status["status"], "reserved", "{status}");
+        let order_id = status["order_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("an order id");
+        (purchase_id, order_id)
+    }
+
+    /// `POST /v1/orders/{id}/payment` through the first gateway.
+    pub(crate) async fn pay(&self, token: &str, order_id: Uuid, key: &str, card: &str) -> Answer {
+        self.order_call(
+            token,
+            reqwest::Method::POST,
+            &format!("/v1/orders/{order_id}/payment"),
+            Some(key),
+            Some(serde_json::json!({ "card_token": card })),
+        )
+        .await
+    }
+
+    /// Any order call through the first gateway.
+    pub(crate) async fn order_call(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let gateway = &self.gateways[0];
+        let mut request = gateway
+            .client
+            .request(method, gateway.url(path))
+            .bearer_auth(token);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Answer::read(request.send().await.expect("the gateway answers")).await
     }
 
     /// A connection to the orders database, for checking the invariants where they live.

@@ -3,4 +3,5 @@
 mod gateway;
 mod health;
 mod helpers;
+mod payments;
 mod purchases;

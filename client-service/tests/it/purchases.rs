@@ -6,23 +6,13 @@ use std::{collections::HashMap, time::Duration};
 use common::{config::Secret, test_support::eventually};
 use contracts::purchases::purchase_routing_key;
 use futures::{StreamExt, stream};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::{
-    Pipeline, event_on_sale, seated_tier, spawn_pipeline, spawn_pipeline_with, standing_tier,
+    Pipeline, accepted_id, event_on_sale, seated_tier, spawn_pipeline, spawn_pipeline_with,
+    standing_tier, tier_body,
 };
-
-fn tier_body(event_id: Uuid, tier_id: Uuid, quantity: u32) -> Value {
-    json!({"event_id": event_id, "tier_id": tier_id, "quantity": quantity})
-}
-
-fn accepted_id(answer: &crate::helpers::Answer) -> Uuid {
-    answer.body["purchase_id"]
-        .as_str()
-        .and_then(|id| id.parse().ok())
-        .expect("a purchase id")
-}
 
 /// Fires `attempts` (buyer, quantity) purchase requests at once over every gateway; returns
 /// the accepted purchase ids and how many answers had each status.
@@ -148,7 +138,7 @@ async fn fifty_buyers_racing_for_one_seat_leave_exactly_one_holding_it() {
     assert_eq!(pipeline.assert_no_double_sale(event.event_id).await, 1);
     let mut reserved = 0;
     for (token, id) in &accepted {
-        let status = eventually_terminal(&pipeline, token, *id).await;
+        let status = pipeline.decided(token, *id).await;
         if status["status"] == "reserved" {
             reserved += 1;
             assert_eq!(status["seats"][0]["place_id"], json!(seat));
@@ -168,21 +158,6 @@ async fn fifty_buyers_racing_for_one_seat_leave_exactly_one_holding_it() {
         .await;
     assert_eq!(late.status, 409, "a held seat is refused at once");
     assert_eq!(late.body["code"], "seat-taken");
-}
-
-/// Polls the buyer's view of a purchase until it is no longer queued.
-async fn eventually_terminal(pipeline: &Pipeline, token: &str, purchase_id: Uuid) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..500 {
-        let answer = pipeline.status(token, &purchase_id.to_string()).await;
-        assert_eq!(answer.status, 200, "{:?}", answer.body);
-        if answer.body["status"] != "queued" {
-            return answer.body;
-        }
-        last = answer.body;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("purchase {purchase_id} stayed queued: {last}");
 }
 
 #[tokio::test]
@@ -270,7 +245,7 @@ async fn an_expired_hold_returns_its_places_to_sale_and_to_the_counter() {
         .purchase(0, &second, "k2", &tier_body(event.event_id, tier_id, 2))
         .await;
     assert_eq!(again.status, 202, "{:?}", again.body);
-    let status = eventually_terminal(&pipeline, &second, accepted_id(&again)).await;
+    let status = pipeline.decided(&second, accepted_id(&again)).await;
     assert_eq!(status["status"], "reserved", "{status}");
 }
 
@@ -561,7 +536,7 @@ async fn a_chosen_seat_is_refused_while_held_and_sold_again_after_its_hold_expir
 
     let taken = pipeline.purchase(0, &first, "k1", &body).await;
     assert_eq!(taken.status, 202);
-    let held = eventually_terminal(&pipeline, &first, accepted_id(&taken)).await;
+    let held = pipeline.decided(&first, accepted_id(&taken)).await;
     assert_eq!(held["status"], "reserved", "{held}");
     let refused = pipeline.purchase(0, &second, "k1", &body).await;
     assert_eq!(refused.status, 409);
@@ -578,7 +553,7 @@ async fn a_chosen_seat_is_refused_while_held_and_sold_again_after_its_hold_expir
     assert!(expired);
     let again = pipeline.purchase(0, &second, "k2", &body).await;
     assert_eq!(again.status, 202, "{:?}", again.body);
-    let status = eventually_terminal(&pipeline, &second, accepted_id(&again)).await;
+    let status = pipeline.decided(&second, accepted_id(&again)).await;
     assert_eq!(status["status"], "reserved", "{status}");
 }
 
@@ -613,7 +588,7 @@ async fn events_on_different_purchase_queues_are_each_served() {
             )
             .await;
         assert_eq!(accepted.status, 202);
-        let status = eventually_terminal(&pipeline, &token, accepted_id(&accepted)).await;
+        let status = pipeline.decided(&token, accepted_id(&accepted)).await;
         assert_eq!(status["status"], "reserved", "{status}");
     }
 }

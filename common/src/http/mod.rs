@@ -2,6 +2,7 @@
 //! the server shell. No business rules and no service's routes live here.
 
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod pagination;
@@ -10,6 +11,7 @@ pub mod server;
 pub mod state;
 
 pub use error::ApiError;
+pub use idempotency::IdempotencyKey;
 pub use json::{ApiJson, ApiQuery};
 pub use metrics::HttpMetrics;
 pub use problem::Problem;

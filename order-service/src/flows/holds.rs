@@ -1,6 +1,5 @@
-//! Ending holds: the sweeper expires those whose time ran out, and a buyer may cancel one.
-//! Either way the places go back on sale in Postgres and to the Redis counters, and the order
-//! event is written to the outbox, in one transaction. Several sweepers (one per instance)
+//! Ending holds whose time ran out: the places go back on sale in Postgres and to the Redis
+//! counters, and `order.expired` is written to the outbox, in one transaction. Several sweepers (one per instance)
 //! share the work through `SKIP LOCKED`.
 
 use std::collections::BTreeSet;
@@ -11,14 +10,15 @@ use common::{
 };
 use contracts::{
     Envelope,
-    purchases::{OrderCancelledV1, OrderExpiredV1, OrderReleasedV1},
+    orders::OrderState,
+    purchases::{OrderExpiredV1, OrderReleasedV1},
 };
 use deadpool_postgres::GenericClient;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Deps, OrderError};
+use super::Deps;
 use crate::storage::{
     inventory,
     orders::{self, EndedHold},
@@ -60,7 +60,13 @@ pub async fn expire_due(deps: &Deps) -> anyhow::Result<usize> {
     }
     lock_counters_of(&transaction, due.iter().map(|(_, event_id)| *event_id)).await?;
     let order_ids: Vec<Uuid> = due.iter().map(|(order_id, _)| *order_id).collect();
-    let ended = orders::end_holds(&transaction, &order_ids, "expired").await?;
+    let ended = orders::release_orders(
+        &transaction,
+        &order_ids,
+        &[OrderState::Reserved],
+        OrderState::Expired,
+    )
+    .await?;
     for hold in &ended {
         let envelope = Envelope::new(hold.purchase_id, OrderExpiredV1(released(hold)));
         outbox::enqueue(&transaction, ExchangeRole::Events, &envelope).await?;
@@ -72,26 +78,7 @@ pub async fn expire_due(deps: &Deps) -> anyhow::Result<usize> {
     Ok(ended.len())
 }
 
-/// The buyer gives a reserved order back.
-pub async fn cancel(deps: &Deps, order_id: Uuid, buyer_id: Uuid) -> Result<(), OrderError> {
-    let mut client = deps.database.pool().get().await?;
-    let transaction = client.transaction().await?;
-    let event_id = orders::lock_reserved_order(&transaction, order_id, buyer_id)
-        .await?
-        .ok_or(OrderError::NotFound)?;
-    inventory::lock_counters(&transaction, event_id, false).await?;
-    let ended = orders::end_holds(&transaction, &[order_id], "cancelled").await?;
-    for hold in &ended {
-        let envelope = Envelope::new(hold.purchase_id, OrderCancelledV1(released(hold)));
-        outbox::enqueue(&transaction, ExchangeRole::Events, &envelope).await?;
-    }
-    give_back(deps, &ended).await?;
-    transaction.commit().await?;
-    deps.outbox.wake();
-    Ok(())
-}
-
-fn released(hold: &EndedHold) -> OrderReleasedV1 {
+pub(super) fn released(hold: &EndedHold) -> OrderReleasedV1 {
     OrderReleasedV1 {
         order_id: hold.order_id,
         purchase_id: hold.purchase_id,
@@ -113,7 +100,7 @@ async fn lock_counters_of(
 
 /// Back to the counters, before the commit (under the counter lock); should the commit fail,
 /// the counters are too high, which Postgres absorbs and the reconciler corrects.
-async fn give_back(deps: &Deps, ended: &[EndedHold]) -> anyhow::Result<()> {
+pub(super) async fn give_back(deps: &Deps, ended: &[EndedHold]) -> anyhow::Result<()> {
     for hold in ended {
         availability::release(
             &deps.redis,

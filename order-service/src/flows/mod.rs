@@ -1,14 +1,23 @@
 //! The use cases of order-service, one file each. Flows own transactions, the outbox and the
 //! Redis counters; the broker consumers and HTTP handlers call exactly one flow.
 
+pub mod cancellations;
 pub mod counters;
 pub mod holds;
 pub mod inventory;
+pub mod orders;
+pub mod payments;
 pub mod reservations;
 
-use common::{amqp::OutboxSignal, postgres::Database, redis::RedisStore};
+use std::sync::Arc;
 
-use crate::config::ReservationConfig;
+use common::{amqp::OutboxSignal, postgres::Database, redis::RedisStore};
+use contracts::orders::OrderState;
+
+use crate::{
+    config::{PaymentConfig, ReservationConfig},
+    payments::{PaymentProvider, WebhookError},
+};
 
 /// What the flows need, built once in `startup`.
 #[derive(Clone)]
@@ -17,14 +26,44 @@ pub struct Deps {
     pub redis: RedisStore,
     pub outbox: OutboxSignal,
     pub reservations: ReservationConfig,
+    pub payments: PaymentConfig,
+    pub provider: Arc<dyn PaymentProvider>,
 }
 
 /// Business outcomes other than success; `http::error` maps each to a status.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
-    /// Missing, someone else's, or not in a state that allows the change.
-    #[error("no such reserved order")]
+    /// Missing, or someone else's.
+    #[error("no such order")]
     NotFound,
+    /// The order is in a state that does not allow the change.
+    #[error("the order is {}", .0.as_str())]
+    WrongState(OrderState),
+    #[error("the card was declined ({0}); the hold stays until it expires")]
+    Declined(String),
+    #[error("the hold expired before the payment")]
+    HoldExpired,
+    /// The payment came after the hold expired and its places were sold meanwhile.
+    #[error(
+        "the hold expired and its places were sold before the payment arrived; the charge was refunded"
+    )]
+    RefundedAfterExpiry,
+    #[error("the order is paid already; nothing was charged again")]
+    AlreadyPaid,
+    #[error("another payment of this order is being processed")]
+    PaymentInProgress,
+    /// The provider's answer is not known yet; a retry with the same key gives it.
+    #[error("the payment is still being processed; retry with the same Idempotency-Key")]
+    PaymentPending,
+    /// The provider has no charge for this attempt: nothing was charged.
+    #[error(
+        "the payment could not be made and nothing was charged; pay again with a new Idempotency-Key"
+    )]
+    PaymentFailed,
+    #[error("this Idempotency-Key was used for another payment")]
+    KeyReused,
+    #[error(transparent)]
+    InvalidWebhook(WebhookError),
     /// Not published, or its `event.published` not applied yet.
     #[error("no inventory for this event")]
     UnknownEvent,

@@ -5,6 +5,7 @@
 mod error;
 mod inventory;
 mod orders;
+mod payments;
 
 use axum::{
     Router,
@@ -18,7 +19,11 @@ pub type AppState = common::http::AppState<Deps>;
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
+        .route("/v1/orders", get(orders::list))
+        .route("/v1/orders/{id}", get(orders::order))
+        .route("/v1/orders/{id}/payment", post(orders::pay))
         .route("/v1/orders/{id}/cancel", post(orders::cancel))
+        .route("/v1/payments/webhook", post(payments::webhook))
         // Internal: not routed by client-service; event-service reads seat states and, when
         // the Redis counters are missing, the numbers here.
         .route(

@@ -3,5 +3,6 @@
 
 pub mod inventory;
 pub mod orders;
+pub mod payments;
 
 refinery::embed_migrations!("migrations");

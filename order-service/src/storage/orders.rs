@@ -3,7 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use contracts::purchases::{OrderPlace, RejectionReason};
+use contracts::{
+    orders::OrderState,
+    purchases::{OrderPlace, RejectionReason},
+};
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -254,6 +257,18 @@ pub async fn insert_orders(
     Ok(())
 }
 
+fn parse_rejection_reason(name: &str) -> Option<RejectionReason> {
+    Some(match name {
+        "sold_out" => RejectionReason::SoldOut,
+        "seat_taken" => RejectionReason::SeatTaken,
+        "purchase_limit_exceeded" => RejectionReason::PurchaseLimitExceeded,
+        "sales_not_open" => RejectionReason::SalesNotOpen,
+        "sales_closed" => RejectionReason::SalesClosed,
+        "unknown_place" => RejectionReason::UnknownPlace,
+        _ => return None,
+    })
+}
+
 fn rejection_reason_name(reason: RejectionReason) -> &'static str {
     match reason {
         RejectionReason::SoldOut => "sold_out",
@@ -265,7 +280,7 @@ fn rejection_reason_name(reason: RejectionReason) -> &'static str {
     }
 }
 
-/// A hold that ended: its places are on sale again.
+/// An order that let its places go: they are on sale again.
 #[derive(Debug, Clone)]
 pub struct EndedHold {
     pub order_id: Uuid,
@@ -294,38 +309,271 @@ pub async fn lock_expired_holds(
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
-/// Locks one reserved order of `buyer_id`; `None` if it is not theirs or not reserved.
-pub async fn lock_reserved_order(
+/// An order as the flows see it.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub order_id: Uuid,
+    pub purchase_id: Uuid,
+    pub event_id: Uuid,
+    pub buyer_id: Uuid,
+    pub state: OrderState,
+    pub reason: Option<RejectionReason>,
+    pub quantity: i32,
+    pub amount_minor: i64,
+    pub currency: Option<String>,
+    pub hold_expires_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+const ORDER_COLUMNS: &str = "order_id, purchase_id, event_id, buyer_id, state, reason, quantity,
+                             amount_minor, currency, hold_expires_at, created_at";
+
+fn order_record(row: &tokio_postgres::Row) -> OrderRecord {
+    OrderRecord {
+        order_id: row.get(0),
+        purchase_id: row.get(1),
+        event_id: row.get(2),
+        buyer_id: row.get(3),
+        state: OrderState::parse(row.get(4)).unwrap_or(OrderState::Rejected),
+        reason: row
+            .get::<_, Option<&str>>(5)
+            .and_then(parse_rejection_reason),
+        quantity: row.get(6),
+        amount_minor: row.get(7),
+        currency: row.get(8),
+        hold_expires_at: row.get(9),
+        created_at: row.get(10),
+    }
+}
+
+/// Locks one order, of `buyer_id` if given; `None` if there is no such order (or it is
+/// someone else's).
+pub async fn lock_order(
     client: &impl GenericClient,
     order_id: Uuid,
-    buyer_id: Uuid,
-) -> Result<Option<Uuid>, tokio_postgres::Error> {
+    buyer_id: Option<Uuid>,
+) -> Result<Option<OrderRecord>, tokio_postgres::Error> {
     let row = client
         .query_opt(
-            "SELECT event_id FROM orders
-             WHERE order_id = $1 AND buyer_id = $2 AND state = 'reserved'
-             FOR UPDATE",
+            &format!(
+                "SELECT {ORDER_COLUMNS} FROM orders
+                 WHERE order_id = $1 AND ($2::uuid IS NULL OR buyer_id = $2)
+                 FOR UPDATE"
+            ),
             &[&order_id, &buyer_id],
         )
         .await?;
-    Ok(row.map(|row| row.get(0)))
+    Ok(row.as_ref().map(order_record))
 }
 
-/// Moves locked reserved orders to `state` (`expired` or `cancelled`) and puts their places
-/// back on sale.
-pub async fn end_holds(
+/// One order of `buyer_id`.
+pub async fn find_order(
+    client: &impl GenericClient,
+    order_id: Uuid,
+    buyer_id: Uuid,
+) -> Result<Option<OrderRecord>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1 AND buyer_id = $2"),
+            &[&order_id, &buyer_id],
+        )
+        .await?;
+    Ok(row.as_ref().map(order_record))
+}
+
+/// The buyer's orders, newest first, after `after` (created_at, order_id) if given.
+pub async fn list_orders(
+    client: &impl GenericClient,
+    buyer_id: Uuid,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<OrderRecord>, tokio_postgres::Error> {
+    let (after_at, after_id) = after.unzip();
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {ORDER_COLUMNS} FROM orders
+                 WHERE buyer_id = $1
+                   AND ($2::timestamptz IS NULL OR (created_at, order_id) < ($2, $3))
+                 ORDER BY created_at DESC, order_id DESC LIMIT $4"
+            ),
+            &[&buyer_id, &after_at, &after_id, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(order_record).collect())
+}
+
+/// The places each order claims or claimed, in venue order.
+pub async fn claims_of(
     client: &impl GenericClient,
     order_ids: &[Uuid],
-    state: &str,
+) -> Result<HashMap<Uuid, Vec<OrderPlace>>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT c.order_id, c.place_id, c.tier_id, p.area_id, c.price_minor
+             FROM order_places c
+             JOIN places p ON p.event_id = c.event_id AND p.place_id = c.place_id
+             WHERE c.order_id = ANY($1) ORDER BY p.position",
+            &[&order_ids],
+        )
+        .await?;
+    let mut claims: HashMap<Uuid, Vec<OrderPlace>> = HashMap::new();
+    for row in &rows {
+        claims.entry(row.get(0)).or_default().push(OrderPlace {
+            place_id: row.get(1),
+            tier_id: row.get(2),
+            area_id: row.get(3),
+            price_minor: row.get(4),
+        });
+    }
+    Ok(claims)
+}
+
+/// The states each order went through after it was created, oldest first.
+pub async fn transitions_of(
+    client: &impl GenericClient,
+    order_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<(OrderState, OffsetDateTime)>>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT order_id, state, at FROM order_transitions
+             WHERE order_id = ANY($1) ORDER BY at",
+            &[&order_ids],
+        )
+        .await?;
+    let mut transitions: HashMap<Uuid, Vec<(OrderState, OffsetDateTime)>> = HashMap::new();
+    for row in &rows {
+        if let Some(state) = OrderState::parse(row.get(1)) {
+            transitions
+                .entry(row.get(0))
+                .or_default()
+                .push((state, row.get(2)));
+        }
+    }
+    Ok(transitions)
+}
+
+async fn record_transitions(
+    client: &impl GenericClient,
+    order_ids: &[Uuid],
+    state: OrderState,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO order_transitions (order_id, state)
+             SELECT unnest($1::uuid[]), $2",
+            &[&order_ids, &state.as_str()],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Sets a locked order's state, for changes that move no place (a refund after expiry).
+pub async fn set_order_state(
+    client: &impl GenericClient,
+    order_id: Uuid,
+    state: OrderState,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "UPDATE orders SET state = $2, updated_at = now() WHERE order_id = $1",
+            &[&order_id, &state.as_str()],
+        )
+        .await?;
+    record_transitions(client, &[order_id], state).await
+}
+
+/// Moves a locked order whose places it claims to `paid`; its places become sold.
+pub async fn mark_paid(
+    client: &impl GenericClient,
+    order_id: Uuid,
+) -> Result<OffsetDateTime, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "UPDATE orders SET state = 'paid', paid_at = now(), updated_at = now()
+             WHERE order_id = $1 RETURNING paid_at",
+            &[&order_id],
+        )
+        .await?;
+    client
+        .execute(
+            "UPDATE places p SET state = 'sold'
+             FROM order_places c
+             WHERE c.order_id = $1 AND c.active
+               AND p.event_id = c.event_id AND p.place_id = c.place_id",
+            &[&order_id],
+        )
+        .await?;
+    record_transitions(client, &[order_id], OrderState::Paid).await?;
+    Ok(row.get(0))
+}
+
+/// For an order whose hold ended before its payment arrived: claims its places again if every
+/// one of them is still on sale (they are locked, not skipped: this is rare and must not
+/// miss a place someone is releasing). Returns whether it did; if not, nothing changed.
+pub async fn retake_places(
+    client: &impl GenericClient,
+    order: &OrderRecord,
+) -> Result<bool, tokio_postgres::Error> {
+    let places = client
+        .query(
+            "SELECT p.state FROM places p
+             JOIN order_places c ON p.event_id = c.event_id AND p.place_id = c.place_id
+             WHERE c.order_id = $1
+             ORDER BY p.place_id FOR UPDATE OF p",
+            &[&order.order_id],
+        )
+        .await?;
+    if places.is_empty()
+        || places
+            .iter()
+            .any(|row| row.get::<_, &str>(0) != "available")
+    {
+        return Ok(false);
+    }
+    client
+        .execute(
+            "WITH claims AS (
+                 UPDATE order_places SET active = true WHERE order_id = $1
+                 RETURNING event_id, place_id
+             )
+             UPDATE places p SET state = 'held', order_id = $1
+             FROM claims c WHERE p.event_id = c.event_id AND p.place_id = c.place_id",
+            &[&order.order_id],
+        )
+        .await?;
+    client
+        .execute(
+            "INSERT INTO buyer_places (event_id, buyer_id, places) VALUES ($1, $2, $3)
+             ON CONFLICT (event_id, buyer_id) DO UPDATE SET places = buyer_places.places + $3",
+            &[&order.event_id, &order.buyer_id, &order.quantity],
+        )
+        .await?;
+    Ok(true)
+}
+
+/// Moves locked orders that are in one of `from` to `to` (`expired`, `cancelled`,
+/// `refunded`) and puts their places back on sale.
+pub async fn release_orders(
+    client: &impl GenericClient,
+    order_ids: &[Uuid],
+    from: &[OrderState],
+    to: OrderState,
 ) -> Result<Vec<EndedHold>, tokio_postgres::Error> {
+    let from: Vec<&str> = from.iter().map(|state| state.as_str()).collect();
     let orders = client
         .query(
             "UPDATE orders SET state = $2, updated_at = now()
-             WHERE order_id = ANY($1) AND state = 'reserved'
+             WHERE order_id = ANY($1) AND state = ANY($3)
              RETURNING order_id, purchase_id, buyer_id, event_id, quantity",
-            &[&order_ids, &state],
+            &[&order_ids, &to.as_str(), &from],
         )
         .await?;
+    let ended_ids: Vec<Uuid> = orders.iter().map(|row| row.get(0)).collect();
+    if ended_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    record_transitions(client, &ended_ids, to).await?;
     let released = client
         .query(
             "WITH released AS (
@@ -338,7 +586,7 @@ pub async fn end_holds(
              )
              SELECT order_id, tier_id, count(*), array_agg(place_id)
              FROM released GROUP BY order_id, tier_id",
-            &[&order_ids],
+            &[&ended_ids],
         )
         .await?;
     client
@@ -347,7 +595,7 @@ pub async fn end_holds(
              FROM (SELECT event_id, buyer_id, sum(quantity)::integer AS quantity
                    FROM orders WHERE order_id = ANY($1) GROUP BY event_id, buyer_id) o
              WHERE b.event_id = o.event_id AND b.buyer_id = o.buyer_id",
-            &[&order_ids],
+            &[&ended_ids],
         )
         .await?;
     // order -> (places per tier, place ids)
