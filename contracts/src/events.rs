@@ -151,6 +151,8 @@ pub struct TierPrice {
 pub enum EventStatus {
     Draft,
     Published,
+    /// Cancelled by its organiser after publishing: off the catalog, every order refunded.
+    Cancelled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -303,5 +305,20 @@ pub struct EventRepricedV1 {
 
 impl Message for EventRepricedV1 {
     const TYPE: &'static str = "event.repriced";
+    const VERSION: u16 = 1;
+}
+
+/// `event.cancelled`: the organiser cancelled a published event; sales stop and every order
+/// is released or refunded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCancelledV1 {
+    pub event_id: Uuid,
+    pub organiser_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub cancelled_at: OffsetDateTime,
+}
+
+impl Message for EventCancelledV1 {
+    const TYPE: &'static str = "event.cancelled";
     const VERSION: u16 = 1;
 }

@@ -10,7 +10,7 @@ use common::amqp::{
 };
 use contracts::{
     Envelope, Message,
-    events::{EventPublishedV1, EventRepricedV1},
+    events::{EventCancelledV1, EventPublishedV1, EventRepricedV1},
     purchases::PurchaseRequestedV1,
 };
 use lapin::message::Delivery;
@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::flows::{Deps, inventory, reservations};
+use crate::flows::{Deps, cancellations, inventory, reservations};
 
 const EVENT_UPDATES_QUEUE: &str = "order.event-updates";
 
@@ -31,7 +31,8 @@ pub fn with_queues(topology: Topology, purchase_shards: u16) -> Topology {
     let mut topology = topology.with_queue(
         QueueSpec::new(EVENT_UPDATES_QUEUE)
             .bind(ExchangeRole::Events, EventPublishedV1::TYPE)
-            .bind(ExchangeRole::Events, EventRepricedV1::TYPE),
+            .bind(ExchangeRole::Events, EventRepricedV1::TYPE)
+            .bind(ExchangeRole::Events, EventCancelledV1::TYPE),
     );
     for shard in 0..purchase_shards.max(1) {
         topology = topology.with_queue(QueueSpec::new(&purchase_queue(shard)).bind(
@@ -92,6 +93,8 @@ async fn handle_event_update(deps: &Deps, delivery: &Delivery) -> Result<(), Han
         inventory::apply_published(deps, &decode(delivery)?).await
     } else if routing_key == EventRepricedV1::TYPE {
         inventory::apply_repriced(deps, &decode(delivery)?).await
+    } else if routing_key == EventCancelledV1::TYPE {
+        cancellations::cancel_event(deps, &decode(delivery)?).await
     } else {
         return Err(HandlerError::Permanent(anyhow::anyhow!(
             "unexpected message {routing_key}"

@@ -233,9 +233,8 @@ impl Pipeline {
         RedisStore::open(&self.context.redis()).expect("redis")
     }
 
-    /// Publishes `event` on the broker, as event-service does, and waits until order-service
-    /// has built its inventory and counters.
-    pub(crate) async fn publish(&self, event: &EventPublishedV1) {
+    /// Publishes `message` on the events exchange, as event-service does.
+    pub(crate) async fn announce<P: Message + Clone>(&self, message: &P) {
         let shutdown = CancellationToken::new();
         let amqp = self.context.amqp();
         let broker = Broker::start(
@@ -244,13 +243,19 @@ impl Pipeline {
             shutdown.clone(),
         )
         .await;
-        let envelope = Envelope::new(Uuid::now_v7(), event.clone());
+        let envelope = Envelope::new(Uuid::now_v7(), message.clone());
         broker
-            .publish_envelope(ExchangeRole::Events, EventPublishedV1::TYPE, &envelope)
+            .publish_envelope(ExchangeRole::Events, P::TYPE, &envelope)
             .await
             .expect("published");
         broker.close().await;
         shutdown.cancel();
+    }
+
+    /// Publishes `event` on the broker, as event-service does, and waits until order-service
+    /// has built its inventory and counters.
+    pub(crate) async fn publish(&self, event: &EventPublishedV1) {
+        self.announce(event).await;
         let redis = self.redis();
         assert!(
             eventually(Duration::from_secs(20), || async {

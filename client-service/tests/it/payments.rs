@@ -715,3 +715,65 @@ async fn a_charge_arriving_after_its_attempt_was_given_up_is_refunded_and_blocks
     assert_eq!(paid.status, 200, "{:?}", paid.body);
     assert_eq!(ledger(&pipeline).await, (1, 1));
 }
+
+#[tokio::test]
+async fn a_cancelled_event_refunds_every_paid_order_releases_every_hold_and_stops_sales() {
+    let pipeline = spawn_pipeline().await;
+    let (event, tier_id) = pipeline.standing_event(10, 4).await;
+    let payer = pipeline.buyer(Uuid::now_v7());
+    let holder = pipeline.buyer(Uuid::now_v7());
+    let (paid_purchase, paid_order) = pipeline.reserve(&payer, event.event_id, tier_id, 2).await;
+    assert_eq!(
+        pipeline
+            .pay(&payer, paid_order, "k", "tok_visa")
+            .await
+            .status,
+        200
+    );
+    let (_, held_order) = pipeline.reserve(&holder, event.event_id, tier_id, 1).await;
+
+    pipeline
+        .announce(&contracts::events::EventCancelledV1 {
+            event_id: event.event_id,
+            organiser_id: event.organiser_id,
+            cancelled_at: OffsetDateTime::now_utc(),
+        })
+        .await;
+
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            order_state(&pipeline, paid_order).await == "refunded"
+                && order_state(&pipeline, held_order).await == "cancelled"
+        })
+        .await,
+        "every order of the event ended"
+    );
+    assert_eq!(ledger(&pipeline).await, (0, 1));
+    assert_eq!(
+        places_in_state(&pipeline, event.event_id, "available").await,
+        10
+    );
+    let late = pipeline
+        .purchase(
+            0,
+            &holder,
+            "after",
+            &crate::helpers::tier_body(event.event_id, tier_id, 1),
+        )
+        .await;
+    assert_eq!(late.status, 403, "{:?}", late.body);
+    assert_eq!(late.body["code"], "sales-closed");
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            pipeline
+                .status(&payer, &paid_purchase.to_string())
+                .await
+                .body["status"]
+                == "refunded"
+        })
+        .await
+    );
+    let again = pipeline.pay(&holder, held_order, "k2", "tok_visa").await;
+    assert_eq!(again.status, 409, "{:?}", again.body);
+    assert_eq!(ledger(&pipeline).await, (0, 1));
+}

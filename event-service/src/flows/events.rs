@@ -7,8 +7,8 @@ use common::{
 use contracts::{
     Envelope,
     events::{
-        CreateEventRequest, Event, EventPage, EventPublishedV1, EventRepricedV1, EventStatus,
-        TierPrice, UpdateEventRequest,
+        CreateEventRequest, Event, EventCancelledV1, EventPage, EventPublishedV1, EventRepricedV1,
+        EventStatus, TierPrice, UpdateEventRequest,
     },
 };
 use uuid::Uuid;
@@ -77,6 +77,9 @@ pub async fn update_event(
         || request.sales_open_at.is_some()
         || request.per_buyer_limit.is_some()
         || request.tiers.is_some();
+    if locked.status == EventStatus::Cancelled {
+        return Err(EventError::Cancelled);
+    }
     if locked.status == EventStatus::Published && changes_inventory_or_schedule {
         return Err(EventError::Published);
     }
@@ -168,6 +171,40 @@ async fn reprice(
     Ok(())
 }
 
+/// Cancels a published event: it leaves the catalog, and `event.cancelled` goes through the
+/// outbox in the same transaction, for order-service to stop sales and refund every order.
+/// Cancelling a cancelled event changes nothing.
+#[tracing::instrument(skip_all, fields(%organiser_id, %event_id))]
+pub async fn cancel_event(
+    deps: &Deps,
+    organiser_id: Uuid,
+    event_id: Uuid,
+) -> Result<Event, EventError> {
+    let mut client = deps.database.pool().get().await?;
+    let transaction = client.transaction().await?;
+    let locked = lock_owned_event(&transaction, event_id, organiser_id).await?;
+    match locked.status {
+        EventStatus::Draft => return Err(EventError::NotPublished),
+        EventStatus::Cancelled => {}
+        EventStatus::Published => {
+            let cancelled_at = events::mark_cancelled(&transaction, event_id).await?;
+            let message = Envelope::new(
+                Uuid::now_v7(),
+                EventCancelledV1 {
+                    event_id,
+                    organiser_id,
+                    cancelled_at,
+                },
+            );
+            outbox::enqueue(&transaction, ExchangeRole::Events, &message).await?;
+            transaction.commit().await?;
+            deps.outbox.wake();
+            tracing::info!("event cancelled");
+        }
+    }
+    load(deps, event_id).await
+}
+
 /// Publishes a draft: the event and its frozen inventory go out as `event.published` through
 /// the outbox, in the same transaction. Publishing a published event changes nothing.
 #[tracing::instrument(skip_all, fields(%organiser_id, %event_id))]
@@ -204,7 +241,8 @@ pub async fn publish_event(
 /// A published event, or a draft to its owner; anything else is not found.
 pub async fn event(deps: &Deps, viewer: Option<Uuid>, event_id: Uuid) -> Result<Event, EventError> {
     let event = load(deps, event_id).await?;
-    let visible = event.status == EventStatus::Published || viewer == Some(event.organiser_id);
+    // A cancelled event stays visible: its ticket holders must be able to see that it is.
+    let visible = event.status != EventStatus::Draft || viewer == Some(event.organiser_id);
     if visible {
         Ok(event)
     } else {

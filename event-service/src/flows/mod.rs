@@ -31,6 +31,10 @@ pub enum EventError {
     NotFound,
     #[error("the event is published; only its title, description and category can change")]
     Published,
+    #[error("only a published event can be cancelled; a draft is simply never published")]
+    NotPublished,
+    #[error("the event is cancelled")]
+    Cancelled,
     /// A service this answer needs did not answer; nothing changed.
     #[error("{0}")]
     Unavailable(&'static str),

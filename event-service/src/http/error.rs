@@ -21,7 +21,7 @@ impl From<EventError> for ApiError {
                 ErrorCode::NotFound,
                 error.to_string(),
             ),
-            EventError::Published => {
+            EventError::Published | EventError::NotPublished | EventError::Cancelled => {
                 Problem::new(StatusCode::CONFLICT, ErrorCode::Conflict, error.to_string())
             }
             EventError::Unavailable(reason) => Problem::new(

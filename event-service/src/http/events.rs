@@ -50,6 +50,16 @@ pub(super) async fn publish_event(
     Ok(ApiJson(event))
 }
 
+pub(super) async fn cancel_event(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(event_id): Path<Uuid>,
+) -> Result<ApiJson<Event>, ApiError> {
+    user.require(&[Role::Organiser, Role::Admin])?;
+    let event = flows::events::cancel_event(&state.deps, user.id, event_id).await?;
+    Ok(ApiJson(event))
+}
+
 pub(super) async fn event(
     State(state): State<AppState>,
     viewer: Option<AuthUser>,

@@ -28,6 +28,7 @@ pub fn routes(state: AppState) -> Router {
             get(events::event).patch(events::update_event),
         )
         .route("/v1/events/{id}/publish", post(events::publish_event))
+        .route("/v1/events/{id}/cancel", post(events::cancel_event))
         .route(
             "/v1/events/{id}/availability",
             get(availability::availability),

@@ -194,6 +194,21 @@ pub async fn mark_published(
     Ok(())
 }
 
+/// Returns when the published event was cancelled.
+pub async fn mark_cancelled(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<time::OffsetDateTime, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "UPDATE events SET status = 'cancelled', cancelled_at = now(), updated_at = now()
+             WHERE id = $1 AND status = 'published' RETURNING cancelled_at",
+            &[&event_id],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
 /// Every seat and area of a published event, by tier: the inventory order-service builds.
 pub async fn published_inventory(
     client: &impl GenericClient,
@@ -246,6 +261,7 @@ pub async fn published_inventory(
 fn status(value: &str) -> EventStatus {
     match value {
         "published" => EventStatus::Published,
+        "cancelled" => EventStatus::Cancelled,
         // The CHECK constraint admits only 'draft' otherwise.
         _ => EventStatus::Draft,
     }

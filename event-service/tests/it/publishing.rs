@@ -9,7 +9,7 @@ use common::{
 };
 use contracts::{
     Message,
-    events::{EventPublishedV1, EventRepricedV1},
+    events::{EventCancelledV1, EventPublishedV1, EventRepricedV1},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -336,5 +336,75 @@ async fn an_event_published_while_the_broker_is_away_is_announced_once_after_res
     })
     .await;
     assert!(!repeated, "a second restart announces nothing again");
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_published_event_is_cancelled_by_its_organiser_only_and_announced_once() {
+    let catalog = spawn_with_accounts().await;
+    let organiser = catalog.sign_in("org@example.org", "organiser").await;
+    let rival = catalog.sign_in("rival@example.org", "organiser").await;
+    let (received, stop) = probe::<EventCancelledV1>(&catalog).await;
+    let venue_id = catalog.venue(&organiser).await;
+    let event_id = catalog
+        .draft(&organiser, &venue_id, "Night Show", "jazz")
+        .await;
+    let path = format!("/v1/events/{event_id}/cancel");
+
+    let draft = catalog
+        .call(Method::POST, &path, Some(&organiser), None)
+        .await;
+    assert_eq!(draft.status(), 409, "a draft is not on sale");
+    catalog.publish(&organiser, &event_id).await;
+    let foreign = catalog.call(Method::POST, &path, Some(&rival), None).await;
+    assert_eq!(foreign.status(), 404);
+    let anonymous = catalog.call(Method::POST, &path, None, None).await;
+    assert_eq!(anonymous.status(), 401);
+
+    let first = catalog
+        .call(Method::POST, &path, Some(&organiser), None)
+        .await;
+    let second = catalog
+        .call(Method::POST, &path, Some(&organiser), None)
+        .await;
+
+    assert_eq!(first.status(), 200);
+    assert_eq!(second.status(), 200);
+    let cancelled: Value = first.json().await.expect("event");
+    assert_eq!(cancelled["status"], "cancelled");
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            !received.lock().expect("not poisoned").is_empty()
+        })
+        .await
+    );
+    let more = eventually(Duration::from_millis(1_500), || async {
+        received.lock().expect("not poisoned").len() > 1
+    })
+    .await;
+    assert!(!more, "cancelled twice, announced once");
+    assert_eq!(
+        received.lock().expect("not poisoned")[0]
+            .event_id
+            .to_string(),
+        event_id
+    );
+    let listed = catalog.get_json("/v1/events?q=Night").await;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
+    let shown = catalog.get_json(&format!("/v1/events/{event_id}")).await;
+    assert_eq!(shown["status"], "cancelled");
+    let edit = catalog
+        .call(
+            Method::PATCH,
+            &format!("/v1/events/{event_id}"),
+            Some(&organiser),
+            Some(&json!({"title": "Back on"})),
+        )
+        .await;
+    assert_eq!(edit.status(), 409);
     stop.cancel();
 }

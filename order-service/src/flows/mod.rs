@@ -48,6 +48,8 @@ pub enum OrderError {
         "the hold expired and its places were sold before the payment arrived; the charge was refunded"
     )]
     RefundedAfterExpiry,
+    #[error("the event was cancelled; any charge was refunded")]
+    EventCancelled,
     #[error("the order is paid already; nothing was charged again")]
     AlreadyPaid,
     #[error("another payment of this order is being processed")]

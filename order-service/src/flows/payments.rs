@@ -188,6 +188,12 @@ async fn answer(
         {
             Err(OrderError::RefundedAfterExpiry)
         }
+        PaymentState::Refunded
+            if payment.reason.as_deref()
+                == Some(refund_reason_name(RefundReason::EventCancelled)) =>
+        {
+            Err(OrderError::EventCancelled)
+        }
         PaymentState::Refunded => order_views::order(deps, payment.order_id, buyer_id).await,
         PaymentState::Declined => Err(OrderError::Declined(
             payment
@@ -256,11 +262,17 @@ pub async fn settle(
             }
             OrderState::Expired | OrderState::Cancelled => {
                 inventory::lock_counters(&transaction, order.event_id, false).await?;
-                retaken = orders::retake_places(&transaction, &order).await?;
-                if retaken {
+                if inventory::is_cancelled(&transaction, order.event_id).await? {
+                    let reason = RefundReason::EventCancelled;
+                    refund_late_charge(deps, &transaction, &order, &payment, &charge_id, reason)
+                        .await?;
+                } else if orders::retake_places(&transaction, &order).await? {
+                    retaken = true;
                     mark_paid(&transaction, &order, &payment, &charge_id).await?;
                 } else {
-                    refund_after_expiry(deps, &transaction, &order, &payment, &charge_id).await?;
+                    let reason = RefundReason::HoldExpired;
+                    refund_late_charge(deps, &transaction, &order, &payment, &charge_id, reason)
+                        .await?;
                 }
             }
             OrderState::Paid
@@ -270,7 +282,9 @@ pub async fn settle(
                 // Nothing to sell for this money (the unique live payment per order makes a
                 // second charge of a paid order impossible; this is the belt to those braces).
                 tracing::error!(%payment_id, state = order.state.as_str(), "charge for an order that cannot take it");
-                refund_after_expiry(deps, &transaction, &order, &payment, &charge_id).await?;
+                let reason = RefundReason::HoldExpired;
+                refund_late_charge(deps, &transaction, &order, &payment, &charge_id, reason)
+                    .await?;
             }
         },
     }
@@ -327,14 +341,14 @@ async fn mark_paid(
 }
 
 /// A charge whose order has no places for it any more: refunded at once, and the buyer told.
-async fn refund_after_expiry(
+async fn refund_late_charge(
     deps: &Deps,
     client: &impl GenericClient,
     order: &OrderRecord,
     payment: &PaymentRecord,
     charge_id: &str,
+    reason: RefundReason,
 ) -> Result<(), OrderError> {
-    let reason = RefundReason::HoldExpired;
     let refund_id = refund_charge(deps, payment, charge_id).await?;
     record_refund(client, payment, charge_id, &refund_id, reason).await?;
     orders::set_order_state(client, order.order_id, OrderState::Refunded).await?;

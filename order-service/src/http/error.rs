@@ -15,7 +15,7 @@ impl From<OrderError> for ApiError {
                 ErrorCode::NotFound,
                 error.to_string(),
             ),
-            OrderError::WrongState(_) => {
+            OrderError::WrongState(_) | OrderError::EventCancelled => {
                 Problem::new(StatusCode::CONFLICT, ErrorCode::Conflict, error.to_string())
             }
             OrderError::Declined(_) => Problem::new(

@@ -131,13 +131,45 @@ pub async fn live_event_ids(
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
+/// Marks the event cancelled (once; the first time is kept).
+pub async fn mark_cancelled(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    cancelled_at: OffsetDateTime,
+) -> Result<bool, tokio_postgres::Error> {
+    let known = client
+        .execute(
+            "UPDATE events SET cancelled_at = coalesce(cancelled_at, $2) WHERE event_id = $1",
+            &[&event_id, &cancelled_at],
+        )
+        .await?;
+    Ok(known == 1)
+}
+
+pub async fn is_cancelled(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<bool, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT cancelled_at IS NOT NULL FROM events WHERE event_id = $1",
+            &[&event_id],
+        )
+        .await?;
+    Ok(row.is_some_and(|row| row.get(0)))
+}
+
 pub async fn sales_terms(
     client: &impl GenericClient,
     event_id: Uuid,
 ) -> Result<Option<SalesTerms>, tokio_postgres::Error> {
     let row = client
         .query_opt(
-            "SELECT sales_open_at, sales_close_at, per_buyer_limit FROM events WHERE event_id = $1",
+            // A cancelled event's sales closed when they opened: every request is refused.
+            "SELECT sales_open_at,
+                    CASE WHEN cancelled_at IS NULL THEN sales_close_at ELSE sales_open_at END,
+                    per_buyer_limit
+             FROM events WHERE event_id = $1",
             &[&event_id],
         )
         .await?;

@@ -366,6 +366,25 @@ pub async fn lock_order(
     Ok(row.as_ref().map(order_record))
 }
 
+/// Locks up to `limit` orders of the event that still hold or own places, in order id order.
+pub async fn lock_live_orders_of_event(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    limit: i64,
+) -> Result<Vec<OrderRecord>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {ORDER_COLUMNS} FROM orders
+                 WHERE event_id = $1 AND state IN ('reserved', 'paid', 'ticketed')
+                 ORDER BY order_id LIMIT $2 FOR UPDATE"
+            ),
+            &[&event_id, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(order_record).collect())
+}
+
 /// One order of `buyer_id`.
 pub async fn find_order(
     client: &impl GenericClient,
