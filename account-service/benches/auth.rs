@@ -8,11 +8,12 @@
 use std::time::Duration;
 
 use account_service::{
-    config::{PasswordConfig, SigningKeySource, TokenConfig},
-    keys::{SigningKeys, generate_signing_key},
+    config::{PasswordConfig, TokenConfig},
+    keys::SigningKeys,
     passwords::Passwords,
     tokens::TokenIssuer,
 };
+use common::signing_keys::{SigningKeySource, generate_signing_key};
 use common::{auth::Authenticator, config::TokenVerificationConfig};
 use contracts::accounts::Role;
 use criterion::{Criterion, criterion_group, criterion_main};

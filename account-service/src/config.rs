@@ -4,9 +4,10 @@
 use std::{path::PathBuf, time::Duration};
 
 use common::config::{
-    ConfigError, HttpConfig, LogFormat, PostgresConfig, RedisConfig, Secret,
-    TokenVerificationConfig, env_or, env_seconds, log_format_from_env, state_dir_from_env,
+    ConfigError, HttpConfig, LogFormat, PostgresConfig, RedisConfig, TokenVerificationConfig,
+    env_or, env_seconds, log_format_from_env,
 };
+use common::signing_keys::SigningKeySource;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -17,19 +18,6 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub passwords: PasswordConfig,
     pub login_throttle: LoginThrottleConfig,
-}
-
-/// Where the Ed25519 signing key comes from.
-#[derive(Debug, Clone)]
-pub enum SigningKeySource {
-    /// A PKCS#8 PEM given directly (`TICKETING_JWT_SIGNING_KEY`).
-    Pem(Secret<String>),
-    /// A PKCS#8 PEM file; with `generate_if_missing` (the development default) a new key is
-    /// written there on first start and reused afterwards.
-    File {
-        path: PathBuf,
-        generate_if_missing: bool,
-    },
 }
 
 #[derive(Debug, Clone)]
@@ -62,19 +50,11 @@ pub struct LoginThrottleConfig {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let signing_key = match env_or("TICKETING_JWT_SIGNING_KEY", String::new())? {
-            pem if !pem.is_empty() => SigningKeySource::Pem(Secret::new(pem)),
-            _ => match env_or("TICKETING_JWT_SIGNING_KEY_FILE", PathBuf::new())? {
-                path if path.as_os_str().is_empty() => SigningKeySource::File {
-                    path: state_dir_from_env()?.join("keys/jwt-signing-key.pem"),
-                    generate_if_missing: true,
-                },
-                path => SigningKeySource::File {
-                    path,
-                    generate_if_missing: false,
-                },
-            },
-        };
+        let signing_key = SigningKeySource::from_env(
+            "TICKETING_JWT_SIGNING_KEY",
+            "TICKETING_JWT_SIGNING_KEY_FILE",
+            "jwt-signing-key.pem",
+        )?;
         let extra_public_key_files = env_or("TICKETING_JWT_EXTRA_PUBLIC_KEY_FILES", String::new())?
             .split(',')
             .map(str::trim)

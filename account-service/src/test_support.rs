@@ -14,10 +14,11 @@ use ed25519_dalek::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    config::{Config, LoginThrottleConfig, PasswordConfig, SigningKeySource, TokenConfig},
+    config::{Config, LoginThrottleConfig, PasswordConfig, TokenConfig},
     keys::SigningKeys,
     tokens::TokenIssuer,
 };
+use common::signing_keys::SigningKeySource;
 
 pub const TEST_ISSUER: &str = "ticketing-test-issuer";
 pub const TEST_AUDIENCE: &str = "ticketing-test";
@@ -80,7 +81,7 @@ pub async fn spawn() -> TestApp {
 /// without registering (and hashing the password of) each one.
 pub async fn spawn_with_issuer() -> (TestApp, TokenIssuer) {
     let context = TestContext::new();
-    let signing_key = crate::keys::generate_signing_key().expect("a key");
+    let signing_key = common::signing_keys::generate_signing_key().expect("a key");
     let config = config(&context, &signing_key);
     let issuer = TokenIssuer::new(
         SigningKeys::new(&signing_key, &[]).expect("signing keys"),

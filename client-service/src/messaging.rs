@@ -11,6 +11,7 @@ use contracts::{
         OrderCancelledV1, OrderExpiredV1, OrderRejectedV1, OrderReleasedV1, OrderReservedV1,
         PurchaseStatus, PurchaseView,
     },
+    tickets::TicketsIssuedV1,
 };
 use lapin::message::Delivery;
 use tokio::task::JoinHandle;
@@ -29,7 +30,8 @@ pub fn with_queues(topology: Topology) -> Topology {
             .bind(ExchangeRole::Events, OrderExpiredV1::TYPE)
             .bind(ExchangeRole::Events, OrderCancelledV1::TYPE)
             .bind(ExchangeRole::Events, OrderPaidV1::TYPE)
-            .bind(ExchangeRole::Events, OrderRefundedV1::TYPE),
+            .bind(ExchangeRole::Events, OrderRefundedV1::TYPE)
+            .bind(ExchangeRole::Events, TicketsIssuedV1::TYPE),
     )
 }
 
@@ -129,6 +131,20 @@ fn view_of(delivery: &Delivery) -> Result<(Uuid, PurchaseView), HandlerError> {
                     amount_minor: Some(order.amount_minor),
                     currency: Some(order.currency),
                     ..view(order.purchase_id, order.event_id, PurchaseStatus::Refunded)
+                },
+            )
+        }
+        TicketsIssuedV1::TYPE => {
+            let issued = decode::<TicketsIssuedV1>(delivery)?.payload;
+            (
+                issued.buyer_id,
+                PurchaseView {
+                    order_id: Some(issued.order_id),
+                    ..view(
+                        issued.purchase_id,
+                        issued.event_id,
+                        PurchaseStatus::Ticketed,
+                    )
                 },
             )
         }

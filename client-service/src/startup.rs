@@ -42,6 +42,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         accounts: upstream("account-service", &config.upstreams.account_url)?,
         events: upstream("event-service", &config.upstreams.event_url)?,
         orders: upstream("order-service", &config.upstreams.order_url)?,
+        tickets: upstream("ticket-service", &config.upstreams.ticket_url)?,
     };
     let deps = Deps {
         redis: redis.clone(),

@@ -9,6 +9,7 @@
 //! - [`auth`]: the `AuthUser` extractor: access tokens verified locally against the JWKS.
 //! - [`availability`]: the Redis key schema of live seat counters.
 //! - [`readiness`]: named dependency checks behind `/readyz`.
+//! - [`signing_keys`]: Ed25519 signing keys from configuration (generated once in development).
 //! - [`postgres`], [`redis`], [`amqp`], [`s3`]: one module per backing service.
 //! - `test_support` (feature `test-support`): per-test isolation against the real services.
 
@@ -23,6 +24,7 @@ pub mod readiness;
 pub mod redis;
 pub mod s3;
 pub mod shutdown;
+pub mod signing_keys;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod test_support;

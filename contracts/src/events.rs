@@ -179,6 +179,8 @@ pub struct VenueSummary {
     pub id: Uuid,
     pub name: String,
     pub city: String,
+    #[serde(default)]
+    pub address: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,6 +273,33 @@ pub struct SeatStatus {
     pub number: u32,
     pub tier_id: Uuid,
     pub state: PlaceState,
+}
+
+/// event-service's internal `GET /internal/v1/events/{id}/places`: everything a ticket of the
+/// event prints (ticket-service reads it once per event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventPlaces {
+    pub event: Event,
+    pub seats: Vec<SeatLabel>,
+    pub areas: Vec<AreaLabel>,
+}
+
+/// A numbered seat: section, row, number, and the tier it is sold in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatLabel {
+    pub seat_id: Uuid,
+    pub section: String,
+    pub row: String,
+    pub number: u32,
+    pub tier_id: Uuid,
+}
+
+/// A general-admission area and the tier it is sold in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AreaLabel {
+    pub area_id: Uuid,
+    pub name: String,
+    pub tier_id: Uuid,
 }
 
 /// order-service's internal `GET /internal/v1/events/{id}/inventory`: the numbers Postgres

@@ -52,6 +52,12 @@ pub enum ErrorCode {
     PaymentInProgress,
     /// A webhook whose signature is missing, wrong or stale.
     InvalidSignature,
+    /// A ticket code that is forged, altered, or for another organiser's event.
+    InvalidTicket,
+    /// The ticket was scanned already (`detail` says when).
+    TicketUsed,
+    /// The ticket's order was refunded.
+    TicketRevoked,
     /// A dependency is down or the system is catching up; retry after `Retry-After`.
     Unavailable,
     Internal,
@@ -82,6 +88,9 @@ impl ErrorCode {
             ErrorCode::AlreadyPaid => "already-paid",
             ErrorCode::PaymentInProgress => "payment-in-progress",
             ErrorCode::InvalidSignature => "invalid-signature",
+            ErrorCode::InvalidTicket => "invalid-ticket",
+            ErrorCode::TicketUsed => "ticket-used",
+            ErrorCode::TicketRevoked => "ticket-revoked",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }

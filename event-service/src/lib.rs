@@ -16,3 +16,6 @@ pub mod storage;
 
 /// The name this service reports in logs and `/readyz`.
 pub const SERVICE: &str = "event-service";
+
+#[cfg(feature = "test-support")]
+pub mod test_support;

@@ -12,15 +12,17 @@ use contracts::{
     Envelope, Message,
     events::{EventCancelledV1, EventPublishedV1, EventRepricedV1},
     purchases::PurchaseRequestedV1,
+    tickets::TicketsIssuedV1,
 };
 use lapin::message::Delivery;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::flows::{Deps, cancellations, inventory, reservations};
+use crate::flows::{Deps, cancellations, inventory, orders, reservations};
 
 const EVENT_UPDATES_QUEUE: &str = "order.event-updates";
+const TICKETS_QUEUE: &str = "order.tickets-issued";
 
 fn purchase_queue(shard: u16) -> String {
     format!("order.purchases.{shard}")
@@ -33,6 +35,9 @@ pub fn with_queues(topology: Topology, purchase_shards: u16) -> Topology {
             .bind(ExchangeRole::Events, EventPublishedV1::TYPE)
             .bind(ExchangeRole::Events, EventRepricedV1::TYPE)
             .bind(ExchangeRole::Events, EventCancelledV1::TYPE),
+    );
+    topology = topology.with_queue(
+        QueueSpec::new(TICKETS_QUEUE).bind(ExchangeRole::Events, TicketsIssuedV1::TYPE),
     );
     for shard in 0..purchase_shards.max(1) {
         topology = topology.with_queue(QueueSpec::new(&purchase_queue(shard)).bind(
@@ -62,6 +67,24 @@ pub fn spawn_consumers(
         move |delivery| {
             let deps = updates.clone();
             async move { handle_event_update(&deps, &delivery).await }
+        },
+        shutdown.clone(),
+    ));
+    let ticketed = deps.clone();
+    consumers.push(spawn_consumer(
+        broker.clone(),
+        ConsumerSpec {
+            queue: TICKETS_QUEUE.to_owned(),
+            prefetch_count: 64,
+        },
+        move |delivery| {
+            let deps = ticketed.clone();
+            async move {
+                let issued = decode::<TicketsIssuedV1>(&delivery)?;
+                orders::mark_ticketed(&deps, issued.payload.order_id)
+                    .await
+                    .map_err(HandlerError::Transient)
+            }
         },
         shutdown.clone(),
     ));

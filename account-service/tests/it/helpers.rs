@@ -4,11 +4,13 @@
 
 use account_service::{
     config::Config,
-    keys::generate_signing_key,
     startup,
     test_support::{TEST_AUDIENCE, TEST_ISSUER, config},
 };
-use common::test_support::{TestApp, TestContext};
+use common::{
+    signing_keys::generate_signing_key,
+    test_support::{TestApp, TestContext},
+};
 use contracts::accounts::{AccessClaims, Role, TokenPair};
 use ed25519_dalek::{
     SigningKey,

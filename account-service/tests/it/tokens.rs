@@ -77,7 +77,7 @@ async fn bad_tokens_are_401_with_problem_json() {
         accounts.forge(&accounts.signing_key, &kid, &claims)
     };
     let foreign_key = {
-        let stranger = account_service::keys::generate_signing_key().expect("key");
+        let stranger = common::signing_keys::generate_signing_key().expect("key");
         accounts.forge(&stranger, &kid, &valid_claims(Role::Admin))
     };
     let tampered = {

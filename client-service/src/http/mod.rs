@@ -22,6 +22,7 @@ pub struct Upstreams {
     pub accounts: Upstream,
     pub events: Upstream,
     pub orders: Upstream,
+    pub tickets: Upstream,
 }
 
 pub fn routes(state: AppState, upstreams: Upstreams) -> Router {
@@ -37,6 +38,12 @@ pub fn routes(state: AppState, upstreams: Upstreams) -> Router {
         upstreams
             .orders
             .routes(&["/v1/orders", "/v1/orders/{*rest}", "/v1/payments/webhook"]);
+    let tickets = upstreams.tickets.routes(&[
+        "/v1/tickets",
+        "/v1/tickets/{*rest}",
+        "/v1/checkins",
+        "/v1/checkin-staff",
+    ]);
     upstreams
         .accounts
         .routes(&[
@@ -49,5 +56,6 @@ pub fn routes(state: AppState, upstreams: Upstreams) -> Router {
         ])
         .merge(events)
         .merge(orders)
+        .merge(tickets)
         .merge(purchases)
 }

@@ -1,9 +1,10 @@
 //! The seat map: event-service's seats (section, row, number, tier) with the state
-//! order-service, the only writer of seat state, holds for each.
+//! order-service, the only writer of seat state, holds for each; and the labels of every
+//! place, which ticket-service prints on tickets.
 
 use std::collections::HashMap;
 
-use contracts::events::{PlaceState, SeatMap, SeatStatus};
+use contracts::events::{EventPlaces, PlaceState, SeatLabel, SeatMap, SeatStatus};
 use uuid::Uuid;
 
 use super::{Deps, EventError};
@@ -46,5 +47,27 @@ pub async fn seat_map(deps: &Deps, event_id: Uuid) -> Result<SeatMap, EventError
                 tier_id: seat.tier_id,
             })
             .collect(),
+    })
+}
+
+/// The event (published or cancelled) with the label of each of its places.
+pub async fn places(deps: &Deps, event_id: Uuid) -> Result<EventPlaces, EventError> {
+    let event = super::events::event(deps, None, event_id).await?;
+    let client = deps.database.pool().get().await?;
+    let seats = storage::events::seats(&client, event.id).await?;
+    let areas = storage::events::areas(&client, event.id).await?;
+    Ok(EventPlaces {
+        event,
+        seats: seats
+            .into_iter()
+            .map(|seat| SeatLabel {
+                seat_id: seat.id,
+                section: seat.section,
+                row: seat.row,
+                number: seat.number,
+                tier_id: seat.tier_id,
+            })
+            .collect(),
+        areas,
     })
 }

@@ -7,7 +7,7 @@ use axum::{
     response::sse::{Event as SseEvent, KeepAlive, Sse},
 };
 use common::{http::ApiError, http::ApiJson};
-use contracts::events::{Availability, SeatMap};
+use contracts::events::{Availability, EventPlaces, SeatMap};
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
@@ -31,6 +31,14 @@ pub(super) async fn seats(
     Ok(ApiJson(
         flows::seats::seat_map(&state.deps, event_id).await?,
     ))
+}
+
+/// Internal `GET /internal/v1/events/{id}/places`: the label of every place, for tickets.
+pub(super) async fn places(
+    State(state): State<AppState>,
+    Path(event_id): Path<Uuid>,
+) -> Result<ApiJson<EventPlaces>, ApiError> {
+    Ok(ApiJson(flows::seats::places(&state.deps, event_id).await?))
 }
 
 /// The current snapshot at once, then one `availability` event per change (coalesced by the

@@ -34,6 +34,8 @@ pub fn routes(state: AppState) -> Router {
             get(availability::availability),
         )
         .route("/v1/events/{id}/seats", get(availability::seats))
+        // Internal: not routed by client-service; ticket-service prints these on tickets.
+        .route("/internal/v1/events/{id}/places", get(availability::places))
         .route(
             "/v1/events/{id}/availability/stream",
             get(availability::stream),

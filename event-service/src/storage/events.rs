@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use contracts::events::{Event, EventStatus, PublishedArea, PublishedTier, Tier, VenueSummary};
+use contracts::events::{
+    AreaLabel, Event, EventStatus, PublishedArea, PublishedTier, Tier, VenueSummary,
+};
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -348,7 +350,7 @@ pub async fn load_events(
         .query(
             "SELECT e.id, e.organiser_id, e.title, e.description, e.category, e.starts_at,
                     e.sales_open_at, e.sales_close_at, e.per_buyer_limit, e.status,
-                    v.id, v.name, v.city
+                    v.id, v.name, v.city, v.address
              FROM events e JOIN venues v ON v.id = e.venue_id WHERE e.id = ANY($1)",
             &[&ids],
         )
@@ -397,6 +399,7 @@ fn event_from_row(row: &Row, tiers: &mut HashMap<Uuid, Vec<Tier>>) -> Event {
             id: row.get(10),
             name: row.get(11),
             city: row.get(12),
+            address: row.get(13),
         },
         tiers: tiers.remove(&id).unwrap_or_default(),
     }
@@ -435,6 +438,29 @@ pub async fn seats(
             row: row.get(2),
             number: u32::try_from(row.get::<_, i32>(3)).unwrap_or(0),
             tier_id: row.get(4),
+        })
+        .collect())
+}
+
+/// Every general-admission area of the event, with its tier, in venue order.
+pub async fn areas(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<Vec<AreaLabel>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT a.id, a.name, ta.tier_id
+             FROM tier_areas ta JOIN venue_areas a ON a.id = ta.area_id
+             WHERE ta.event_id = $1 ORDER BY a.position",
+            &[&event_id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| AreaLabel {
+            area_id: row.get(0),
+            name: row.get(1),
+            tier_id: row.get(2),
         })
         .collect())
 }

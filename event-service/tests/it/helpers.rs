@@ -4,13 +4,9 @@
 use std::sync::Arc;
 
 use account_service::test_support::token_verification;
-use common::{
-    config::LogFormat,
-    test_support::{TestApp, TestContext},
-};
-use event_service::{config::Config, startup};
+use common::test_support::{TestApp, TestContext};
+use event_service::{config::Config, test_support};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -23,25 +19,15 @@ pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp 
 
 /// event-service in `context`, which other services of the test may share.
 async fn spawn_in(context: Arc<TestContext>, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = Config {
-        http: context.http(),
-        log_format: LogFormat::Text,
-        postgres: context.postgres("events"),
-        redis: context.redis(),
-        amqp: context.amqp(),
-        // Tests that need signed-in users use `spawn_with_accounts`.
-        tokens: token_verification("http://127.0.0.1:1/jwks"),
-        availability_poll_interval: std::time::Duration::from_millis(50),
-        // Tests that need order-service use `spawn_with_orders`.
-        order_url: "http://127.0.0.1:1".to_owned(),
-    };
+    // Tests that need signed-in users use `spawn_with_accounts`, order-service
+    // `spawn_with_orders`.
+    let mut config = test_support::config(
+        &context,
+        token_verification("http://127.0.0.1:1/jwks"),
+        "http://127.0.0.1:1",
+    );
     adjust(&mut config);
-    context.track_topology(&startup::topology(&config));
-    let shutdown = CancellationToken::new();
-    let app = startup::build(config, shutdown.clone())
-        .await
-        .expect("event-service builds");
-    TestApp::start(app, shutdown, context)
+    test_support::spawn(context, config).await
 }
 
 /// event-service with a real account-service issuing the tokens it verifies.

@@ -1,4 +1,5 @@
-//! The buyer's cabinet: their orders with places, amounts and history. Reads only.
+//! The buyer's cabinet: their orders with places, amounts and history; and the one step
+//! ticket-service reports back: a paid order's tickets are issued.
 
 use common::http::pagination::{Cursor, Page};
 use contracts::orders::{OrderPage, OrderState, OrderTransition, OrderView};
@@ -7,6 +8,20 @@ use uuid::Uuid;
 
 use super::{Deps, OrderError};
 use crate::storage::orders::{self, OrderRecord};
+
+/// `ticket.issued`: a paid order becomes `ticketed` (once; any other state is left alone,
+/// e.g. an order refunded while its tickets were being made).
+pub async fn mark_ticketed(deps: &Deps, order_id: Uuid) -> anyhow::Result<()> {
+    let mut client = deps.database.pool().get().await?;
+    let transaction = client.transaction().await?;
+    if let Some(order) = orders::lock_order(&transaction, order_id, None).await?
+        && order.state == OrderState::Paid
+    {
+        orders::set_order_state(&transaction, order_id, OrderState::Ticketed).await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}
 
 /// One order of `buyer_id`; anyone else's is `NotFound`.
 pub async fn order(deps: &Deps, order_id: Uuid, buyer_id: Uuid) -> Result<OrderView, OrderError> {
