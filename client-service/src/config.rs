@@ -28,6 +28,7 @@ pub struct UpstreamConfig {
     pub event_url: String,
     pub order_url: String,
     pub ticket_url: String,
+    pub delivery_url: String,
     pub connect_timeout: Duration,
     /// Longest silence while reading an upstream answer (streams send keep-alives sooner).
     pub read_timeout: Duration,
@@ -48,6 +49,7 @@ impl Config {
                 event_url: env_or("TICKETING_EVENT_URL", "http://127.0.0.1:8082".to_owned())?,
                 order_url: env_or("TICKETING_ORDER_URL", "http://127.0.0.1:8083".to_owned())?,
                 ticket_url: env_or("TICKETING_TICKET_URL", "http://127.0.0.1:8084".to_owned())?,
+                delivery_url: env_or("TICKETING_DELIVERY_URL", "http://127.0.0.1:8085".to_owned())?,
                 connect_timeout: env_millis("TICKETING_UPSTREAM_CONNECT_TIMEOUT_MS", 1_000)?,
                 read_timeout: env_seconds("TICKETING_UPSTREAM_READ_TIMEOUT_SECONDS", 30)?,
                 max_idle_connections_per_upstream: env_or(

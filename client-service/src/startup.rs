@@ -43,6 +43,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         events: upstream("event-service", &config.upstreams.event_url)?,
         orders: upstream("order-service", &config.upstreams.order_url)?,
         tickets: upstream("ticket-service", &config.upstreams.ticket_url)?,
+        deliveries: upstream("delivery-service", &config.upstreams.delivery_url)?,
     };
     let deps = Deps {
         redis: redis.clone(),

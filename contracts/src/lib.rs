@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod events;
 pub mod messages;
+pub mod notifications;
 pub mod ops;
 pub mod orders;
 pub mod problem;

@@ -23,6 +23,7 @@ pub struct Upstreams {
     pub events: Upstream,
     pub orders: Upstream,
     pub tickets: Upstream,
+    pub deliveries: Upstream,
 }
 
 pub fn routes(state: AppState, upstreams: Upstreams) -> Router {
@@ -44,6 +45,7 @@ pub fn routes(state: AppState, upstreams: Upstreams) -> Router {
         "/v1/checkins",
         "/v1/checkin-staff",
     ]);
+    let notifications = upstreams.deliveries.routes(&["/v1/notifications"]);
     upstreams
         .accounts
         .routes(&[
@@ -57,5 +59,6 @@ pub fn routes(state: AppState, upstreams: Upstreams) -> Router {
         .merge(events)
         .merge(orders)
         .merge(tickets)
+        .merge(notifications)
         .merge(purchases)
 }

@@ -60,6 +60,7 @@ fn test_upstreams() -> UpstreamConfig {
         event_url: "http://127.0.0.1:1".to_owned(),
         order_url: "http://127.0.0.1:1".to_owned(),
         ticket_url: "http://127.0.0.1:1".to_owned(),
+        delivery_url: "http://127.0.0.1:1".to_owned(),
         connect_timeout: Duration::from_millis(500),
         // Above the slowest sandbox payment the tests make.
         read_timeout: Duration::from_secs(15),

@@ -21,6 +21,9 @@ use lapin::{
 pub enum ExchangeRole {
     Events,
     Commands,
+    /// Where poison messages end; a service may also put a message there itself when it
+    /// gives up on what the message asked (a notification that could not be delivered).
+    DeadLetter,
 }
 
 impl ExchangeRole {
@@ -28,6 +31,7 @@ impl ExchangeRole {
         match self {
             ExchangeRole::Events => "events",
             ExchangeRole::Commands => "commands",
+            ExchangeRole::DeadLetter => "dead-letter",
         }
     }
 
@@ -35,6 +39,7 @@ impl ExchangeRole {
         match value {
             "events" => Some(ExchangeRole::Events),
             "commands" => Some(ExchangeRole::Commands),
+            "dead-letter" => Some(ExchangeRole::DeadLetter),
             _ => None,
         }
     }

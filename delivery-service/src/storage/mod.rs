@@ -1,4 +1,6 @@
-//! Everything SQL of delivery-service: its embedded migrations (in `migrations/`, applied at start)
-//! and, as use cases arrive, one function per statement. Rows never leave this module.
+//! Everything SQL of delivery-service: its embedded migrations (in `migrations/`, applied at
+//! start) and one function per statement. Rows never leave this module.
+
+pub mod notifications;
 
 refinery::embed_migrations!("migrations");

@@ -1,0 +1,113 @@
+//! A message in, notices out: the buyer's contacts decide the channels and the language; one
+//! row per channel goes into the delivery log (a skipped one too, with why), keyed by the
+//! domain event, so that a redelivered message or a second instance writes nothing new. The
+//! sender does the rest.
+
+use contracts::{
+    accounts::Locale,
+    notifications::Channel,
+    orders::OrderRefundedV1,
+    purchases::{OrderExpiredV1, OrderRejectedV1, OrderReservedV1},
+    tickets::TicketsIssuedV1,
+};
+use uuid::Uuid;
+
+use super::Deps;
+use crate::{
+    domain::notice::Notice,
+    storage::notifications::{self, NewNotification},
+};
+
+/// The messages that are told to buyers.
+pub enum Incoming {
+    Reserved(OrderReservedV1),
+    Rejected(OrderRejectedV1),
+    Expired(OrderExpiredV1),
+    Refunded(OrderRefundedV1),
+    Tickets(TicketsIssuedV1),
+}
+
+impl Incoming {
+    fn account_id(&self) -> Uuid {
+        match self {
+            Incoming::Reserved(order) => order.buyer_id,
+            Incoming::Rejected(order) => order.buyer_id,
+            Incoming::Expired(order) => order.0.buyer_id,
+            Incoming::Refunded(order) => order.buyer_id,
+            Incoming::Tickets(issued) => issued.buyer_id,
+        }
+    }
+
+    fn notice(&self, locale: Locale, public_url: &str) -> Notice {
+        match self {
+            Incoming::Reserved(order) => Notice::reserved(order),
+            Incoming::Rejected(order) => Notice::rejected(order, locale),
+            Incoming::Expired(order) => Notice::expired(order),
+            Incoming::Refunded(order) => Notice::refunded(order, locale),
+            Incoming::Tickets(issued) => Notice::tickets(issued, public_url),
+        }
+    }
+}
+
+/// Writes the notices of `incoming` (`source` is the whole message, kept to dead-letter it
+/// should delivery fail); returns how many rows were new.
+pub async fn record(
+    deps: &Deps,
+    incoming: &Incoming,
+    source: serde_json::Value,
+) -> anyhow::Result<u64> {
+    let account_id = incoming.account_id();
+    let Some(contacts) = deps.contacts.fetch(account_id).await? else {
+        tracing::warn!(%account_id, "no such account; nothing to notify");
+        return Ok(0);
+    };
+    let notice = incoming.notice(contacts.locale, &deps.delivery.public_url);
+    let rendered =
+        deps.templates
+            .render(notice.kind, contacts.locale, &contacts.name, &notice.values)?;
+    let row =
+        |channel, recipient: Option<String>, skip_reason, body_text, body_html| NewNotification {
+            notification_id: Uuid::now_v7(),
+            key: notice.key.clone(),
+            channel,
+            account_id,
+            kind: notice.kind.as_str(),
+            locale: contacts.locale.as_str(),
+            recipient,
+            subject: rendered.subject.clone(),
+            body_text,
+            body_html,
+            skip_reason,
+            source_message: source.clone(),
+        };
+    let email_skip = (!contacts.notifications.email).then_some("email notifications are off");
+    let sms_skip = if !contacts.notifications.sms {
+        Some("SMS notifications are off")
+    } else if contacts.phone.is_none() {
+        Some("no phone number")
+    } else {
+        None
+    };
+    let rows = [
+        row(
+            Channel::Email,
+            Some(contacts.email.clone()),
+            email_skip,
+            rendered.text.clone(),
+            Some(rendered.html.clone()),
+        ),
+        row(
+            Channel::Sms,
+            contacts.phone.clone(),
+            sms_skip,
+            rendered.sms.clone(),
+            None,
+        ),
+    ];
+    let client = deps.database.pool().get().await?;
+    let inserted = notifications::insert_notifications(&client, &rows).await?;
+    if inserted > 0 {
+        deps.wake_sender.notify_one();
+    }
+    Ok(inserted)
+}

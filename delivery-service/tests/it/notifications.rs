@@ -1,0 +1,289 @@
+//! Notifications end to end: messages in, email over real SMTP and SMS over HTTP out, exactly
+//! once per domain event and channel.
+
+use std::time::Duration;
+
+use common::test_support::{eventually, queue_depth};
+use contracts::{
+    Envelope,
+    purchases::{OrderRejectedV1, RejectionReason},
+    tickets::{IssuedTicket, TicketsIssuedV1},
+};
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::helpers::{Buyer, PostOffice, free_port, lock, spawn_post_office, start_smtp};
+
+fn tickets_issued(buyer: &Buyer) -> Envelope<TicketsIssuedV1> {
+    let purchase_id = Uuid::now_v7();
+    Envelope::new(
+        purchase_id,
+        TicketsIssuedV1 {
+            order_id: Uuid::now_v7(),
+            purchase_id,
+            buyer_id: buyer.id,
+            event_id: Uuid::now_v7(),
+            event_title: "Night Show".to_owned(),
+            starts_at: OffsetDateTime::now_utc() + time::Duration::days(30),
+            tickets: (1..=2)
+                .map(|seat| IssuedTicket {
+                    ticket_id: Uuid::now_v7(),
+                    place_id: Uuid::now_v7(),
+                    place: format!("Stalls, row A, seat {seat}"),
+                    tier: "Premium".to_owned(),
+                })
+                .collect(),
+        },
+    )
+}
+
+fn rejected(buyer: &Buyer) -> Envelope<OrderRejectedV1> {
+    let purchase_id = Uuid::now_v7();
+    Envelope::new(
+        purchase_id,
+        OrderRejectedV1 {
+            order_id: Uuid::now_v7(),
+            purchase_id,
+            buyer_id: buyer.id,
+            event_id: Uuid::now_v7(),
+            reason: RejectionReason::SoldOut,
+        },
+    )
+}
+
+/// Waits long enough for a wrongly repeated send to show, then says whether one did.
+async fn more_than(office: &PostOffice, mails: &crate::helpers::Mailbox, count: usize) -> bool {
+    eventually(Duration::from_millis(1_500), || async {
+        lock(mails).len() > count || lock(&office.texts).len() > count
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_buyer_gets_one_email_with_the_ticket_links_and_one_sms_and_redelivery_sends_nothing_more()
+ {
+    let port = free_port();
+    let mails = start_smtp(port);
+    let office = spawn_post_office(port).await;
+    let buyer = office
+        .buyer("ada@example.org", Some("+15550100"), "en")
+        .await;
+    let issued = tickets_issued(&buyer);
+
+    office.send(&issued).await;
+
+    office.wait_for(&[("email", "sent"), ("sms", "sent")]).await;
+    {
+        let mails = lock(&mails);
+        assert_eq!(mails.len(), 1);
+        let (to, raw) = &mails[0];
+        assert_eq!(to, &["ada@example.org"]);
+        let (subject, text, html) = read_mail(raw);
+        // minijinja escapes `/` in HTML as `&#x2f;`, which browsers read back as `/`.
+        let html = html.replace("&#x2f;", "/");
+        assert_eq!(subject, "Your tickets for Night Show are ready");
+        for ticket in &issued.payload.tickets {
+            let link = format!(
+                "http://127.0.0.1:8080/v1/tickets/{}/document",
+                ticket.ticket_id
+            );
+            assert!(
+                text.contains(&format!("{}: {link}", ticket.place)),
+                "{text}"
+            );
+            assert!(
+                html.contains(&format!("<a href=\"{link}\">{}</a>", ticket.place)),
+                "{html}"
+            );
+        }
+    }
+    {
+        let texts = lock(&office.texts);
+        assert_eq!(texts.len(), 1);
+        assert_eq!(texts[0]["To"], "+15550100");
+        assert!(
+            texts[0]["Body"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Night Show")
+        );
+    }
+
+    let mut resent = Envelope::new(issued.correlation_id, issued.payload.clone());
+    resent.id = Uuid::now_v7();
+    office.send(&issued).await;
+    office.send(&resent).await;
+    assert!(
+        !more_than(&office, &mails, 1).await,
+        "sent once per channel"
+    );
+
+    let history: Value = office
+        .delivery
+        .client
+        .get(office.delivery.url("/v1/notifications"))
+        .bearer_auth(&buyer.token)
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("a page");
+    let listed = history["notifications"].as_array().expect("a list");
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .all(|notification| notification["state"] == "sent")
+    );
+}
+
+#[tokio::test]
+async fn a_buyer_without_a_phone_gets_no_sms_and_that_is_recorded_not_retried() {
+    let port = free_port();
+    let mails = start_smtp(port);
+    let office = spawn_post_office(port).await;
+    let buyer = office.buyer("ada@example.org", None, "en").await;
+
+    office.send(&rejected(&buyer)).await;
+
+    office
+        .wait_for(&[("email", "sent"), ("sms", "skipped")])
+        .await;
+    let log = office.log().await;
+    assert_eq!(log[1].2, 0, "never tried");
+    assert_eq!(log[1].3.as_deref(), Some("no phone number"));
+    assert_eq!(lock(&mails).len(), 1);
+    assert!(lock(&office.texts).is_empty());
+}
+
+#[tokio::test]
+async fn notices_are_written_in_the_buyers_language() {
+    let port = free_port();
+    let mails = start_smtp(port);
+    let office = spawn_post_office(port).await;
+    let buyer = office.buyer("anna@example.org", None, "ru").await;
+
+    office.send(&rejected(&buyer)).await;
+
+    office
+        .wait_for(&[("email", "sent"), ("sms", "skipped")])
+        .await;
+    let (subject, text, html) = read_mail(&lock(&mails)[0].1);
+    assert_eq!(subject, "Не удалось забронировать места");
+    assert!(text.starts_with("Здравствуйте, Ada Lovelace!"), "{text}");
+    assert!(text.contains("билеты закончились"), "{text}");
+    assert!(
+        html.contains("<strong>билеты закончились</strong>"),
+        "{html}"
+    );
+}
+
+/// (subject, plain text body, HTML body) of a raw message, decoded.
+fn read_mail(raw: &str) -> (String, String, String) {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a MIME message");
+    (
+        message.subject().unwrap_or_default().to_owned(),
+        message.body_text(0).unwrap_or_default().into_owned(),
+        message.body_html(0).unwrap_or_default().into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn with_smtp_down_email_is_retried_with_backoff_and_delivered_once_it_is_up() {
+    let port = free_port();
+    let office = spawn_post_office(port).await;
+    let buyer = office.buyer("ada@example.org", None, "en").await;
+
+    office.send(&rejected(&buyer)).await;
+
+    let retried = eventually(Duration::from_secs(20), || async {
+        let log = office.log().await;
+        log.first().is_some_and(|(_, state, attempts, error)| {
+            state == "pending" && *attempts >= 2 && error.is_some()
+        })
+    })
+    .await;
+    assert!(retried, "retried while down: {:?}", office.log().await);
+    let mails = start_smtp(port);
+    office
+        .wait_for(&[("email", "sent"), ("sms", "skipped")])
+        .await;
+    assert_eq!(lock(&mails).len(), 1);
+}
+
+#[tokio::test]
+async fn an_address_the_server_refuses_is_not_retried_and_its_message_is_dead_lettered() {
+    let port = free_port();
+    let mails = start_smtp(port);
+    let office = spawn_post_office(port).await;
+    let buyer = office.buyer("refused@example.org", None, "en").await;
+
+    office.send(&rejected(&buyer)).await;
+
+    office
+        .wait_for(&[("email", "failed"), ("sms", "skipped")])
+        .await;
+    let log = office.log().await;
+    assert_eq!(log[0].2, 1, "tried once");
+    assert!(lock(&mails).is_empty());
+    let dead_letters = office.context.amqp().namespace.clone() + ".dead-letter";
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            queue_depth(&office.context.amqp(), &dead_letters)
+                .await
+                .unwrap_or(0)
+                == 1
+        })
+        .await,
+        "the message went to the dead-letter queue"
+    );
+
+    let failures: Vec<Value> = office
+        .delivery
+        .get("/internal/v1/notifications/failed")
+        .await
+        .json()
+        .await
+        .expect("failures");
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("550")
+    );
+    let id = failures[0]["notification_id"].as_str().expect("an id");
+    let retry = office
+        .delivery
+        .client
+        .post(
+            office
+                .delivery
+                .url(&format!("/internal/v1/notifications/{id}/retry")),
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(retry.status(), 202);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            office.log().await[0].2 == 1 && office.log().await[0].1 == "failed"
+        })
+        .await
+    );
+    let unknown = office
+        .delivery
+        .client
+        .post(office.delivery.url(&format!(
+            "/internal/v1/notifications/{}/retry",
+            Uuid::now_v7()
+        )))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unknown.status(), 404);
+}
