@@ -9,6 +9,8 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct Api {
     pub http: reqwest::Client,
+    /// For ticket downloads: the 302 to the store is followed by hand, without the token.
+    no_redirects: reqwest::Client,
     pub target: String,
 }
 
@@ -18,8 +20,13 @@ impl Api {
             .pool_max_idle_per_host(4_096)
             .timeout(Duration::from_secs(30))
             .build()?;
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()?;
         Ok(Self {
             http,
+            no_redirects,
             target: target.trim_end_matches('/').to_owned(),
         })
     }
@@ -107,5 +114,60 @@ impl Api {
             .await?;
         let status = response.status().as_u16();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// `POST /v1/orders/{id}/payment` with a new key; the status code.
+    pub async fn pay(&self, token: &str, order_id: Uuid, card_token: &str) -> anyhow::Result<u16> {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/orders/{order_id}/payment")))
+            .bearer_auth(token)
+            .header("Idempotency-Key", Uuid::now_v7().to_string())
+            .json(&json!({ "card_token": card_token }))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let _ = response.bytes().await;
+        Ok(status)
+    }
+
+    /// The PDF of one of the buyer's tickets of `order_id`, through its download link.
+    pub async fn first_ticket_document(
+        &self,
+        token: &str,
+        order_id: Option<Uuid>,
+    ) -> anyhow::Result<Vec<u8>> {
+        let (_, page) = self.get(Some(token), "/v1/tickets?limit=100").await?;
+        let order = order_id.map(|id| id.to_string()).unwrap_or_default();
+        let ticket_id = page["tickets"]
+            .as_array()
+            .and_then(|tickets| {
+                tickets
+                    .iter()
+                    .find(|ticket| ticket["order_id"].as_str() == Some(order.as_str()))
+            })
+            .and_then(|ticket| ticket["ticket_id"].as_str())
+            .context("no ticket of the order")?
+            .to_owned();
+        let redirect = self
+            .no_redirects
+            .get(self.url(&format!("/v1/tickets/{ticket_id}/document")))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        if redirect.status().as_u16() != 302 {
+            bail!("the download answered {}", redirect.status());
+        }
+        let link = redirect
+            .headers()
+            .get("location")
+            .and_then(|value| value.to_str().ok())
+            .context("a 302 without a link")?
+            .to_owned();
+        let document = self.no_redirects.get(link).send().await?;
+        if !document.status().is_success() {
+            bail!("the store answered {}", document.status());
+        }
+        Ok(document.bytes().await?.to_vec())
     }
 }

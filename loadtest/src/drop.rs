@@ -1,13 +1,16 @@
-//! The `drop` scenario: an event with numbered seats and a standing area goes on sale a few
-//! seconds after it is published; purchase requests then arrive at a constant rate (open
-//! model: sent by the clock, not by answers, and timed from when they were due), every
-//! accepted purchase is followed to its decision, and the invariants are audited.
+//! The `drop` scenario (and `soak`, the same with reads mixed in, longer and slower): an event
+//! with numbered seats and a standing area goes on sale a few seconds after it is published;
+//! purchase requests arrive at a constant rate; every accepted purchase is followed to its
+//! decision; a share of the holds is paid (some with a declined card, the rest left to
+//! expire); paid orders are followed to their tickets and a sample of documents fetched; then
+//! the invariants are audited, through the API and, given their URLs, the databases.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
+    path::PathBuf,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicI64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -18,60 +21,168 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{api::Api, stats::Stats};
+use crate::{
+    api::Api,
+    audit,
+    generator::{self, Load},
+    report::Report,
+    stats::Stats,
+};
 
-#[derive(clap::Args)]
-pub struct DropArgs {
+/// The event, its buyers, and where the report goes.
+#[derive(clap::Args, Clone)]
+pub struct EventArgs {
     /// Base URL of the public API (client-service).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
-    target: String,
+    pub target: String,
     /// Places on sale: half numbered seats (rows of 50), half one standing area.
     #[arg(long, default_value_t = 10_000)]
-    seats: u32,
+    pub seats: u32,
     /// Buyers registered (concurrently, before the drop; argon2 makes this take a while).
     #[arg(long, default_value_t = 1_500)]
-    buyers: usize,
-    /// Purchase requests offered per second.
-    #[arg(long, default_value_t = 5_000)]
-    rps: u32,
-    /// How long requests are offered, in seconds.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
+    pub buyers: usize,
     /// The event's per-buyer ticket limit.
     #[arg(long, default_value_t = 10)]
-    per_buyer_limit: u32,
+    pub per_buyer_limit: u32,
     /// Each request asks for 1 to this many places.
     #[arg(long, default_value_t = 4)]
-    max_quantity: u32,
+    pub max_quantity: u32,
     /// Seconds between publishing and the drop.
     #[arg(long, default_value_t = 3)]
-    lead: u64,
-    /// Requests in flight at most; beyond it a due request counts as failed (status 0)
-    /// instead of queueing inside the generator.
+    pub lead: u64,
+    /// Requests in flight at most; beyond it a due request counts as failed (status 0).
     #[arg(long, default_value_t = 20_000)]
-    max_in_flight: usize,
+    pub max_in_flight: usize,
+    /// Share of reserved holds that are paid (the rest are left to expire).
+    #[arg(long, default_value_t = 0.8)]
+    pub pay_share: f64,
+    /// Share of the payments made with a card that is declined.
+    #[arg(long, default_value_t = 0.05)]
+    pub decline_share: f64,
+    /// Payments offered per second.
+    #[arg(long, default_value_t = 500)]
+    pub pay_rps: u32,
+    /// Ticket documents fetched (through their download links) after the payments.
+    #[arg(long, default_value_t = 20)]
+    pub ticket_samples: usize,
     /// Read-only connection string of order-service's database, for the deep audit
     /// (e.g. postgres://postgres@127.0.0.1:5432/orders).
     #[arg(long)]
-    orders_db: Option<String>,
+    pub orders_db: Option<String>,
+    /// Read-only connection string of ticket-service's database (one ticket per sold place).
+    #[arg(long)]
+    pub tickets_db: Option<String>,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Also write the report as a self-contained HTML page with charts to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
-struct Scenario {
-    event_id: Uuid,
-    tiers: Vec<(Uuid, u64)>,
-    sales_open_at: OffsetDateTime,
-    buyers: Vec<String>,
+#[derive(clap::Args)]
+pub struct DropArgs {
+    #[command(flatten)]
+    pub event: EventArgs,
+    /// Purchase requests offered per second.
+    #[arg(long, default_value_t = 5_000)]
+    pub rps: u32,
+    /// How long requests are offered, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
 }
 
-pub async fn run(args: DropArgs) -> anyhow::Result<bool> {
+#[derive(clap::Args)]
+pub struct SoakArgs {
+    #[command(flatten)]
+    pub event: EventArgs,
+    /// Requests offered per second (reads and purchases together).
+    #[arg(long, default_value_t = 500)]
+    pub rps: u32,
+    /// How long requests are offered, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub duration: u64,
+    /// Share of the requests that are catalog and availability reads.
+    #[arg(long, default_value_t = 0.7)]
+    pub read_share: f64,
+}
+
+pub(crate) struct Scenario {
+    pub(crate) event_id: Uuid,
+    pub(crate) tiers: Vec<(Uuid, u64)>,
+    pub(crate) sales_open_at: OffsetDateTime,
+    pub(crate) buyers: Vec<String>,
+}
+
+/// A purchase the system accepted (202).
+#[derive(Clone)]
+pub(crate) struct Accepted {
+    pub(crate) buyer: usize,
+    pub(crate) purchase_id: Uuid,
+    pub(crate) accepted_at: Instant,
+}
+
+/// What became of an accepted purchase.
+#[derive(Clone)]
+pub(crate) struct Decision {
+    pub(crate) accepted: Accepted,
+    pub(crate) status: String,
+    pub(crate) order_id: Option<Uuid>,
+    pub(crate) places: u64,
+}
+
+pub async fn run_drop(args: DropArgs) -> anyhow::Result<bool> {
+    run(args.event, "drop", args.rps, args.duration, 0.0).await
+}
+
+pub async fn run_soak(args: SoakArgs) -> anyhow::Result<bool> {
+    run(args.event, "soak", args.rps, args.duration, args.read_share).await
+}
+
+async fn run(
+    args: EventArgs,
+    name: &str,
+    rps: u32,
+    duration: u64,
+    read_share: f64,
+) -> anyhow::Result<bool> {
     let api = Api::new(&args.target)?;
-    let scenario = prepare(&api, &args).await?;
-    let accepted = storm(&api, &args, &scenario).await;
-    let decided = follow(&api, &scenario, &accepted).await;
-    audit(&api, &args, &scenario, &accepted, decided).await
+    let mut report = Report {
+        scenario: name.to_owned(),
+        target: args.target.clone(),
+        started_at: OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        ..Report::default()
+    };
+    let scenario = prepare(&api, &args, &mut report).await?;
+    let accepted = storm(
+        &api,
+        &args,
+        &scenario,
+        rps,
+        duration,
+        read_share,
+        &mut report,
+    )
+    .await;
+    let decisions = follow(&api, &scenario, &accepted, &mut report).await;
+    let paid = pay(&api, &args, &scenario, &decisions, &mut report).await;
+    tickets(&api, &args, &scenario, &paid, &mut report).await;
+    audit::audit(&api, &args, &scenario, &decisions, &paid, &mut report).await?;
+    report.print();
+    if let Some(path) = &args.json {
+        report.write_json(path)?;
+        println!("report written to {}", path.display());
+    }
+    if let Some(path) = &args.html {
+        report.write_html(path)?;
+        println!("report written to {}", path.display());
+    }
+    Ok(report.passed())
 }
 
-async fn prepare(api: &Api, args: &DropArgs) -> anyhow::Result<Scenario> {
+async fn prepare(api: &Api, args: &EventArgs, report: &mut Report) -> anyhow::Result<Scenario> {
     let run = Uuid::now_v7().simple().to_string();
     let organiser = api
         .account(&format!("organiser-{run}@load.test"), "organiser")
@@ -90,12 +201,16 @@ async fn prepare(api: &Api, args: &DropArgs) -> anyhow::Result<Scenario> {
         .iter()
         .map(|section| section["name"].clone())
         .collect();
+    let mut areas = Vec::new();
+    if standing > 0 {
+        areas.push(json!({"name": "Floor", "capacity": standing}));
+    }
     let venue = api
         .post(
             &organiser,
             "/v1/venues",
             &json!({"name": format!("Arena {run}"), "city": "Loadville", "address": "1 Test Road",
-                    "sections": sections, "areas": [{"name": "Floor", "capacity": standing}]}),
+                    "sections": sections, "areas": areas}),
             201,
         )
         .await?;
@@ -154,16 +269,20 @@ async fn prepare(api: &Api, args: &DropArgs) -> anyhow::Result<Scenario> {
         .await
         .into_iter()
         .collect::<anyhow::Result<_>>()?;
+    let registering = started.elapsed();
     println!(
-        "prepared event {event_id}: {} places in {} tiers; {} buyers registered in {:.1?}",
+        "prepared event {event_id}: {} places in {} tiers; {} buyers registered in {registering:.1?}",
         args.seats,
         tiers.len(),
         buyers.len(),
-        started.elapsed()
     );
     if (buyers.len() as u64) * u64::from(args.per_buyer_limit) < u64::from(args.seats) {
         println!("note: buyers x per-buyer limit is below the capacity; the event cannot sell out");
     }
+    report.fact("event", event_id);
+    report.fact("places", args.seats);
+    report.fact("buyers", buyers.len());
+    report.fact("buyers registered in", format!("{registering:.1?}"));
     Ok(Scenario {
         event_id,
         tiers,
@@ -172,272 +291,362 @@ async fn prepare(api: &Api, args: &DropArgs) -> anyhow::Result<Scenario> {
     })
 }
 
-/// Accepted purchases: (buyer index, purchase id).
-type Accepted = Vec<(usize, Uuid)>;
-
-async fn storm(api: &Api, args: &DropArgs, scenario: &Scenario) -> Accepted {
+async fn storm(
+    api: &Api,
+    args: &EventArgs,
+    scenario: &Scenario,
+    rps: u32,
+    duration: u64,
+    read_share: f64,
+    report: &mut Report,
+) -> Vec<Accepted> {
     let wait = scenario.sales_open_at - OffsetDateTime::now_utc();
     if wait.is_positive() {
         tokio::time::sleep(wait.unsigned_abs()).await;
     }
-    let stats = Stats::default();
-    let accepted: Arc<Mutex<Accepted>> = Arc::default();
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let last_accept_ms = Arc::new(AtomicU64::new(0));
-    let total = u64::from(args.rps) * args.duration;
-    let rate = f64::from(args.rps);
-    let started = Instant::now();
-    let mut sent: u64 = 0;
-    let mut ticker = tokio::time::interval(Duration::from_millis(1));
-    let mut next_report = Duration::from_secs(1);
+    let accepted: Arc<Mutex<Vec<Accepted>>> = Arc::default();
+    let remaining = Arc::new(AtomicI64::new(-1));
+    let sampler = tokio::spawn(sample_remaining(
+        api.clone(),
+        scenario.event_id,
+        remaining.clone(),
+    ));
+    let sold_out_after = Arc::new(Mutex::new(None::<Duration>));
+    let drop_at = Instant::now();
     println!(
-        "drop: offering {} requests/s for {}s",
-        args.rps, args.duration
+        "{}: offering {rps} requests/s for {duration}s",
+        report.scenario
     );
-    while sent < total {
-        ticker.tick().await;
-        let elapsed = started.elapsed();
-        let due = ((elapsed.as_secs_f64() * rate) as u64).min(total);
-        while sent < due {
-            let scheduled = started + Duration::from_secs_f64(sent as f64 / rate);
-            if in_flight.load(Ordering::Relaxed) >= args.max_in_flight {
-                stats.record(0, scheduled.elapsed());
-            } else {
-                let buyer = (sent.wrapping_mul(7_919) % scenario.buyers.len() as u64) as usize;
-                let tier = scenario.tiers[(sent % scenario.tiers.len() as u64) as usize].0;
-                let quantity = 1 + (sent % u64::from(args.max_quantity.max(1))) as u32;
-                let body =
-                    json!({"event_id": scenario.event_id, "tier_id": tier, "quantity": quantity});
-                let (api, stats, accepted, in_flight, last_accept_ms) = (
-                    api.clone(),
-                    stats.clone(),
-                    accepted.clone(),
-                    in_flight.clone(),
-                    last_accept_ms.clone(),
-                );
-                let token = scenario.buyers[buyer].clone();
-                in_flight.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(async move {
-                    let answer = api.purchase(&token, &body).await;
-                    let status = answer.as_ref().map_or(0, |(status, _)| *status);
-                    stats.record(status, scheduled.elapsed());
-                    if let Ok((202, body)) = answer
-                        && let Some(id) =
-                            body["purchase_id"].as_str().and_then(|id| id.parse().ok())
-                    {
-                        let at = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                        last_accept_ms.fetch_max(at, Ordering::Relaxed);
-                        accepted
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .push((buyer, id));
-                    }
-                    in_flight.fetch_sub(1, Ordering::Relaxed);
+    let reads_per_hundred = (read_share.clamp(0.0, 1.0) * 100.0) as u64;
+    let load = Load::for_duration(
+        "purchases",
+        rps,
+        Duration::from_secs(duration),
+        args.max_in_flight,
+    );
+    let phase = generator::run(
+        &load,
+        |sent| {
+            let api = api.clone();
+            let event_id = scenario.event_id;
+            if sent % 100 < reads_per_hundred {
+                let path = if sent % 2 == 0 {
+                    format!("/v1/events/{event_id}/availability")
+                } else {
+                    format!("/v1/events/{event_id}")
+                };
+                return futures::future::Either::Left(async move {
+                    api.get(None, &path).await.map_or(0, |(status, _)| status)
                 });
             }
-            sent += 1;
-        }
-        if started.elapsed() >= next_report {
-            let window = stats.take_window();
-            let answered: u64 = window.by_status.values().sum();
-            println!(
-                "  t={:>3}s answered {answered:>6}/s  {:?}  p99 {:>6.1?}  in flight {}",
-                next_report.as_secs(),
-                window.by_status,
-                window.p99,
-                in_flight.load(Ordering::Relaxed)
-            );
-            next_report += Duration::from_secs(1);
-        }
+            let buyer = (sent.wrapping_mul(7_919) % scenario.buyers.len() as u64) as usize;
+            let tier = scenario.tiers[(sent % scenario.tiers.len() as u64) as usize].0;
+            let quantity = 1 + (sent % u64::from(args.max_quantity.max(1))) as u32;
+            let body = json!({"event_id": event_id, "tier_id": tier, "quantity": quantity});
+            let token = scenario.buyers[buyer].clone();
+            let accepted = accepted.clone();
+            futures::future::Either::Right(async move {
+                let answer = api.purchase(&token, &body).await;
+                let status = answer.as_ref().map_or(0, |(status, _)| *status);
+                if let Ok((202, body)) = answer
+                    && let Some(purchase_id) =
+                        body["purchase_id"].as_str().and_then(|id| id.parse().ok())
+                {
+                    lock(&accepted).push(Accepted {
+                        buyer,
+                        purchase_id,
+                        accepted_at: Instant::now(),
+                    });
+                }
+                status
+            })
+        },
+        |second| {
+            let places = remaining.load(Ordering::Relaxed);
+            second.remaining_places = (places >= 0).then_some(places);
+            let mut sold_out = lock(&sold_out_after);
+            if places == 0 && sold_out.is_none() {
+                *sold_out = Some(drop_at.elapsed());
+            }
+            generator::progress_line("purchases", second);
+        },
+    )
+    .await;
+    sampler.abort();
+    match *lock(&sold_out_after) {
+        Some(after) => report.fact(
+            "sold out after the drop",
+            format!("{:.1}s", after.as_secs_f64()),
+        ),
+        None => report.fact("sold out after the drop", "not within the run"),
     }
-    while in_flight.load(Ordering::Relaxed) > 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let elapsed = started.elapsed();
-    println!(
-        "\naccept call: {sent} requests in {elapsed:.1?} ({:.0}/s offered)",
-        sent as f64 / elapsed.as_secs_f64()
-    );
-    println!("  answers by status: {:?}", stats.by_status());
-    let percentiles: Vec<String> = stats
-        .percentiles()
-        .iter()
-        .map(|(name, value)| format!("{name} {value:.1?}"))
-        .collect();
-    println!("  latency (from when due): {}", percentiles.join(", "));
-    println!(
-        "  last purchase accepted {:.1}s after the drop",
-        last_accept_ms.load(Ordering::Relaxed) as f64 / 1_000.0
-    );
-    let accepted = accepted
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    accepted.clone()
+    report.phases.push(phase);
+    lock(&accepted).clone()
 }
 
-/// Decisions of the accepted purchases: status -> (purchases, places).
-type Decided = HashMap<String, (u64, u64)>;
+/// Keeps `remaining` at the places the event shows, once a second.
+async fn sample_remaining(api: Api, event_id: Uuid, remaining: Arc<AtomicI64>) {
+    loop {
+        if let Ok((200, availability)) = api
+            .get(None, &format!("/v1/events/{event_id}/availability"))
+            .await
+        {
+            let places: i64 = availability["tiers"]
+                .as_array()
+                .map(|tiers| {
+                    tiers
+                        .iter()
+                        .filter_map(|tier| tier["remaining"].as_i64())
+                        .sum()
+                })
+                .unwrap_or(-1);
+            remaining.store(places, Ordering::Relaxed);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
 
-async fn follow(api: &Api, scenario: &Scenario, accepted: &Accepted) -> Decided {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Polls a purchase until its status is not one of `waiting`; `None` past the deadline.
+async fn poll_until(
+    api: &Api,
+    token: &str,
+    purchase_id: Uuid,
+    waiting: &[&str],
+    deadline: Duration,
+) -> Option<Value> {
+    let until = Instant::now() + deadline;
+    loop {
+        if let Ok((200, view)) = api
+            .get(Some(token), &format!("/v1/purchases/{purchase_id}"))
+            .await
+            && !waiting.contains(&view["status"].as_str().unwrap_or("queued"))
+        {
+            return Some(view);
+        }
+        if Instant::now() > until {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn follow(
+    api: &Api,
+    scenario: &Scenario,
+    accepted: &[Accepted],
+    report: &mut Report,
+) -> Vec<Decision> {
     let started = Instant::now();
-    let outcomes: Vec<(String, u64)> = stream::iter(accepted)
-        .map(|(buyer, purchase_id)| {
-            let token = &scenario.buyers[*buyer];
+    let to_decision = Stats::default();
+    let decisions: Vec<Decision> = stream::iter(accepted)
+        .map(|purchase| {
+            let token = &scenario.buyers[purchase.buyer];
+            let to_decision = to_decision.clone();
             async move {
-                let deadline = Instant::now() + Duration::from_secs(120);
-                loop {
-                    let answer = api
-                        .get(Some(token), &format!("/v1/purchases/{purchase_id}"))
-                        .await;
-                    if let Ok((200, view)) = &answer
-                        && view["status"] != "queued"
-                    {
-                        let places = view["seats"].as_array().map_or(0, Vec::len) as u64;
-                        return (view["status"].as_str().unwrap_or("?").to_owned(), places);
-                    }
-                    if Instant::now() > deadline {
-                        return ("undecided".to_owned(), 0);
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                let view = poll_until(
+                    api,
+                    token,
+                    purchase.purchase_id,
+                    &["queued"],
+                    Duration::from_secs(120),
+                )
+                .await;
+                to_decision.record(200, purchase.accepted_at.elapsed());
+                match view {
+                    Some(view) => Decision {
+                        accepted: purchase.clone(),
+                        status: view["status"].as_str().unwrap_or("?").to_owned(),
+                        order_id: view["order_id"].as_str().and_then(|id| id.parse().ok()),
+                        places: view["seats"].as_array().map_or(0, Vec::len) as u64,
+                    },
+                    None => Decision {
+                        accepted: purchase.clone(),
+                        status: "undecided".to_owned(),
+                        order_id: None,
+                        places: 0,
+                    },
                 }
             }
         })
         .buffer_unordered(64)
         .collect()
         .await;
-    let mut decided = Decided::new();
-    for (status, places) in outcomes {
-        let entry = decided.entry(status).or_default();
-        entry.0 += 1;
-        entry.1 += places;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for decision in &decisions {
+        *counts.entry(decision.status.clone()).or_default() += 1;
     }
     println!(
-        "\nfollowed {} accepted purchases in {:.1?}: {decided:?}",
+        "followed {} accepted purchases in {:.1?}: {counts:?}",
         accepted.len(),
         started.elapsed()
     );
-    decided
+    report.fact("decisions", format!("{counts:?}"));
+    report.latencies_ms.insert(
+        "accept to decision seen (polled every 100 ms)".to_owned(),
+        to_decision.percentiles_ms(),
+    );
+    decisions
 }
 
-async fn audit(
+/// A payment the run made: the decision it paid for and the answer.
+#[derive(Clone)]
+pub(crate) struct Payment {
+    pub(crate) decision: Decision,
+    pub(crate) status: u16,
+}
+
+async fn pay(
     api: &Api,
-    args: &DropArgs,
+    args: &EventArgs,
     scenario: &Scenario,
-    accepted: &Accepted,
-    decided: Decided,
-) -> anyhow::Result<bool> {
-    let mut failures = Vec::new();
-    let capacity: u64 = scenario.tiers.iter().map(|(_, capacity)| capacity).sum();
-    let reserved_places = decided.get("reserved").map_or(0, |(_, places)| *places);
-    if decided.contains_key("undecided") {
-        failures.push("some accepted purchases never reached a decision".to_owned());
+    decisions: &[Decision],
+    report: &mut Report,
+) -> Vec<Payment> {
+    let holds: Vec<&Decision> = decisions
+        .iter()
+        .filter(|decision| decision.status == "reserved" && decision.order_id.is_some())
+        .collect();
+    let paying: Vec<Decision> = holds
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| ((*index as f64 + 0.5) / holds.len() as f64) < args.pay_share)
+        .map(|(_, decision)| (*decision).clone())
+        .collect();
+    if paying.is_empty() {
+        return Vec::new();
     }
-    let (_, availability) = api
-        .get(
-            None,
-            &format!("/v1/events/{}/availability", scenario.event_id),
-        )
-        .await?;
-    let remaining: HashMap<Uuid, i64> = availability["tiers"]
-        .as_array()
-        .map(|tiers| {
-            tiers
-                .iter()
-                .filter_map(|tier| {
-                    Some((
-                        tier["tier_id"].as_str()?.parse().ok()?,
-                        tier["remaining"].as_i64()?,
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let remaining_total: i64 = remaining.values().sum();
-    println!(
-        "\naudit: capacity {capacity}, reserved {reserved_places}, remaining (Redis) {remaining_total}"
-    );
-    if reserved_places + remaining_total.max(0) as u64 != capacity {
-        failures.push(format!(
-            "reserved {reserved_places} + remaining {remaining_total} != capacity {capacity}"
-        ));
-    }
-    if reserved_places > capacity {
-        failures.push("more places reserved than exist".to_owned());
-    }
-    if let Some(url) = &args.orders_db {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-        tokio::spawn(connection);
-        client
-            .batch_execute("SET default_transaction_read_only = on")
-            .await?;
-        let event_id = scenario.event_id;
-        let row = client
-            .query_one(
-                "SELECT count(*), count(DISTINCT place_id) FROM order_places WHERE event_id = $1 AND active",
-                &[&event_id],
-            )
-            .await?;
-        let (claims, distinct): (i64, i64) = (row.get(0), row.get(1));
-        println!("  postgres: {claims} active claims on {distinct} distinct places");
-        if claims != distinct {
-            failures.push(format!("{} places are claimed twice", claims - distinct));
-        }
-        if claims as u64 != reserved_places {
-            failures.push(format!(
-                "postgres holds {claims} places, the buyers were told {reserved_places}"
-            ));
-        }
-        let ids: Vec<Uuid> = accepted.iter().map(|(_, id)| *id).collect();
-        let orders: i64 = client
-            .query_one(
-                "SELECT count(*) FROM orders WHERE purchase_id = ANY($1)",
-                &[&ids],
-            )
-            .await?
-            .get(0);
-        if orders as usize != ids.len() {
-            failures.push(format!(
-                "{} accepted purchases have no order",
-                ids.len() as i64 - orders
-            ));
-        }
-        for row in client
-            .query(
-                "SELECT tier_id, count(*) FILTER (WHERE state = 'available') FROM places
-                 WHERE event_id = $1 GROUP BY tier_id",
-                &[&event_id],
-            )
-            .await?
-        {
-            let (tier_id, available): (Uuid, i64) = (row.get(0), row.get(1));
-            if remaining.get(&tier_id) != Some(&available) {
-                failures.push(format!(
-                    "tier {tier_id}: Redis says {:?} remaining, Postgres {available}",
-                    remaining.get(&tier_id)
-                ));
-            }
-        }
-        let row = client
-            .query_one(
-                "SELECT extract(epoch FROM max(created_at) - min(created_at))::float8, coalesce(sum(quantity), 0)
-                 FROM orders WHERE event_id = $1 AND state = 'reserved'",
-                &[&event_id],
-            )
-            .await?;
-        let (seconds, places): (Option<f64>, i64) = (row.get(0), row.get(1));
-        if let Some(seconds) = seconds.filter(|seconds| *seconds > 0.0) {
-            println!(
-                "  order-service reserved {places} places in {seconds:.2}s ({:.0} places/s)",
-                places as f64 / seconds
-            );
-        }
-    }
-    if failures.is_empty() {
-        println!("  every invariant holds");
+    let declined_every = if args.decline_share > 0.0 {
+        (1.0 / args.decline_share).round().max(1.0) as usize
     } else {
-        for failure in &failures {
-            println!("  FAILED: {failure}");
+        usize::MAX
+    };
+    let payments: Arc<Mutex<Vec<Payment>>> = Arc::default();
+    let load = Load {
+        name: "payments",
+        rate_per_second: args.pay_rps.max(1),
+        requests: paying.len() as u64,
+        max_in_flight: args.max_in_flight,
+    };
+    println!(
+        "paying {} of {} holds at {}/s (every {declined_every}th declined)",
+        paying.len(),
+        holds.len(),
+        load.rate_per_second
+    );
+    let phase = generator::run(
+        &load,
+        |sent| {
+            let index = sent as usize;
+            let decision = paying[index].clone();
+            let token = scenario.buyers[decision.accepted.buyer].clone();
+            let card = if index % declined_every == declined_every - 1 {
+                "tok_declined"
+            } else {
+                "tok_visa"
+            };
+            let (api, payments) = (api.clone(), payments.clone());
+            async move {
+                let order_id = decision.order_id.unwrap_or_default();
+                let status = api.pay(&token, order_id, card).await.unwrap_or(0);
+                lock(&payments).push(Payment { decision, status });
+                status
+            }
+        },
+        |second| generator::progress_line("payments", second),
+    )
+    .await;
+    report.phases.push(phase);
+    lock(&payments).clone()
+}
+
+async fn tickets(
+    api: &Api,
+    args: &EventArgs,
+    scenario: &Scenario,
+    payments: &[Payment],
+    report: &mut Report,
+) {
+    let paid: Vec<&Payment> = payments
+        .iter()
+        .filter(|payment| payment.status == 200)
+        .collect();
+    if paid.is_empty() {
+        return;
+    }
+    let started = Instant::now();
+    let to_ticketed = Stats::default();
+    let ticketed: Vec<bool> = stream::iter(&paid)
+        .map(|payment| {
+            let token = &scenario.buyers[payment.decision.accepted.buyer];
+            let to_ticketed = to_ticketed.clone();
+            let began = Instant::now();
+            async move {
+                let view = poll_until(
+                    api,
+                    token,
+                    payment.decision.accepted.purchase_id,
+                    &["queued", "reserved", "paid"],
+                    Duration::from_secs(180),
+                )
+                .await;
+                to_ticketed.record(200, began.elapsed());
+                view.is_some_and(|view| view["status"] == "ticketed")
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let issued = ticketed.iter().filter(|ticketed| **ticketed).count();
+    let elapsed = started.elapsed();
+    println!(
+        "{issued} of {} paid purchases ticketed within {elapsed:.1?}",
+        paid.len()
+    );
+    report.fact(
+        "paid purchases ticketed",
+        format!("{issued} of {} in {elapsed:.1?}", paid.len()),
+    );
+    report.latencies_ms.insert(
+        "paid to ticketed seen (polled)".to_owned(),
+        to_ticketed.percentiles_ms(),
+    );
+    report.check(
+        "every paid purchase got its tickets",
+        issued == paid.len(),
+        format!("{issued} of {} ticketed", paid.len()),
+    );
+
+    let mut fetched = 0;
+    let mut failed = Vec::new();
+    for payment in paid.iter().take(args.ticket_samples) {
+        let token = &scenario.buyers[payment.decision.accepted.buyer];
+        match api
+            .first_ticket_document(token, payment.decision.order_id)
+            .await
+        {
+            Ok(bytes) if bytes.starts_with(b"%PDF-") => fetched += 1,
+            Ok(_) => failed.push("not a PDF".to_owned()),
+            Err(error) => failed.push(format!("{error:#}")),
         }
     }
-    Ok(failures.is_empty())
+    report.check(
+        "sampled ticket documents download as PDF",
+        failed.is_empty(),
+        format!("{fetched} fetched; failures: {failed:?}"),
+    );
+}
+
+/// How a scenario's reads and purchases spread; used by the audit to total places.
+pub(crate) fn places_by_status(decisions: &[Decision]) -> HashMap<String, u64> {
+    let mut places = HashMap::new();
+    for decision in decisions {
+        *places.entry(decision.status.clone()).or_default() += decision.places;
+    }
+    places
 }

@@ -79,7 +79,8 @@ impl Stats {
         self.lock().by_status.clone()
     }
 
-    pub fn percentiles(&self) -> Vec<(&'static str, Duration)> {
+    /// p50, p90, p99, p99.9 and max, in milliseconds.
+    pub fn percentiles_ms(&self) -> std::collections::BTreeMap<String, f64> {
         let inner = self.lock();
         [
             ("p50", 0.5),
@@ -90,10 +91,12 @@ impl Stats {
         ]
         .into_iter()
         .map(|(name, quantile)| {
-            (
-                name,
-                Duration::from_micros(inner.latency_us.value_at_quantile(quantile)),
-            )
+            let micros = if inner.latency_us.is_empty() {
+                0
+            } else {
+                inner.latency_us.value_at_quantile(quantile)
+            };
+            (name.to_owned(), micros as f64 / 1_000.0)
         })
         .collect()
     }

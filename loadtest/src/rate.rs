@@ -1,0 +1,75 @@
+//! The `rate` scenario: the generator alone against one cheap endpoint (say `/healthz`), to
+//! show what it can offer on this machine and how much CPU that costs it, apart from any
+//! system under test.
+
+use std::{path::PathBuf, time::Duration};
+
+use time::OffsetDateTime;
+
+use crate::{
+    api::Api,
+    generator::{self, Load},
+    report::Report,
+};
+
+#[derive(clap::Args)]
+pub struct RateArgs {
+    /// The URL every request gets.
+    #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+    url: String,
+    #[arg(long, default_value_t = 10_000)]
+    rps: u32,
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    #[arg(long, default_value_t = 20_000)]
+    max_in_flight: usize,
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[arg(long)]
+    html: Option<PathBuf>,
+}
+
+pub async fn run(args: RateArgs) -> anyhow::Result<bool> {
+    let api = Api::new("")?;
+    let load = Load::for_duration(
+        "requests",
+        args.rps,
+        Duration::from_secs(args.duration),
+        args.max_in_flight,
+    );
+    let phase = generator::run(
+        &load,
+        |_| {
+            let (http, url) = (api.http.clone(), args.url.clone());
+            async move {
+                match http.get(url).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let _ = response.bytes().await;
+                        status
+                    }
+                    Err(_) => 0,
+                }
+            }
+        },
+        |second| generator::progress_line("requests", second),
+    )
+    .await;
+    let mut report = Report {
+        scenario: "rate".to_owned(),
+        target: args.url.clone(),
+        started_at: OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        ..Report::default()
+    };
+    report.phases.push(phase);
+    report.print();
+    if let Some(path) = &args.json {
+        report.write_json(path)?;
+    }
+    if let Some(path) = &args.html {
+        report.write_html(path)?;
+    }
+    Ok(true)
+}
