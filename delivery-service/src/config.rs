@@ -63,6 +63,9 @@ pub struct DeliveryConfig {
     pub send_interval: Duration,
     /// Longest wait for one send.
     pub send_timeout: Duration,
+    /// Messages handled at once. Notices are not on the purchase path: few at a time leaves
+    /// the cores to the drop itself, and the queue absorbs the burst.
+    pub prefetch_count: u16,
 }
 
 impl Config {
@@ -105,6 +108,7 @@ impl Config {
                 retry_max_delay: env_seconds("TICKETING_DELIVERY_RETRY_MAX_SECONDS", 600)?,
                 send_interval: env_millis("TICKETING_DELIVERY_SEND_INTERVAL_MS", 500)?,
                 send_timeout: env_seconds("TICKETING_DELIVERY_SEND_TIMEOUT_SECONDS", 15)?,
+                prefetch_count: env_or("TICKETING_DELIVERY_PREFETCH", 4)?,
             },
         })
     }

@@ -38,11 +38,12 @@ pub fn spawn_consumers(
     shutdown: &CancellationToken,
 ) -> JoinHandle<()> {
     let deps = deps.clone();
+    let prefetch_count = deps.delivery.prefetch_count;
     spawn_consumer(
         broker.clone(),
         ConsumerSpec {
             queue: NOTICES_QUEUE.to_owned(),
-            prefetch_count: 32,
+            prefetch_count,
         },
         move |delivery| {
             let deps = deps.clone();

@@ -38,6 +38,7 @@ pub fn config(
             retry_max_delay: Duration::from_secs(2),
             send_interval: Duration::from_millis(100),
             send_timeout: Duration::from_secs(5),
+            prefetch_count: 8,
         },
     }
 }

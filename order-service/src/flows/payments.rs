@@ -215,11 +215,17 @@ pub async fn settle(
     outcome: ChargeOutcome,
 ) -> Result<PaymentRecord, OrderError> {
     let mut client = deps.database.pool().get().await?;
-    let transaction = client.transaction().await?;
-    let order_id = payments::find(&transaction, payment_id)
+    let found = payments::find(&client, payment_id)
         .await?
-        .ok_or(OrderError::NotFound)?
-        .order_id;
+        .ok_or(OrderError::NotFound)?;
+    // Settled already (the answer and the webhook both come): nothing to lock or wait for.
+    let succeeded_after_failure =
+        found.state == PaymentState::Failed && matches!(outcome, ChargeOutcome::Succeeded { .. });
+    if found.state != PaymentState::Pending && !succeeded_after_failure {
+        return Ok(found);
+    }
+    let order_id = found.order_id;
+    let transaction = client.transaction().await?;
     // Order first, then payment: the same order as `begin`, so the two never deadlock.
     let order = orders::lock_order(&transaction, order_id, None)
         .await?

@@ -27,6 +27,9 @@ use crate::config::PaymentConfig;
 /// The header the sandbox signs its webhooks in.
 pub const SIGNATURE_HEADER: &str = "sandbox-signature";
 const WEBHOOK_ATTEMPTS: u32 = 5;
+/// Processors send webhooks a moment after they answered; the merchant has usually settled
+/// the payment from the answer by then, and the webhook finds nothing left to do.
+const WEBHOOK_DELAY: Duration = Duration::from_millis(500);
 const WEBHOOK_FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -144,6 +147,7 @@ impl Sandbox {
         };
         let sandbox = self.clone();
         tokio::spawn(async move {
+            tokio::time::sleep(WEBHOOK_DELAY).await;
             let mut backoff = WEBHOOK_FIRST_BACKOFF;
             for attempt in 1..=WEBHOOK_ATTEMPTS {
                 let signed =
