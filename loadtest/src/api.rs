@@ -6,6 +6,9 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// Tries of one payment when it is answered 503.
+const PAYMENT_ATTEMPTS: u32 = 10;
+
 #[derive(Clone)]
 pub struct Api {
     pub http: reqwest::Client,
@@ -116,18 +119,33 @@ impl Api {
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
-    /// `POST /v1/orders/{id}/payment` with a new key; the status code.
+    /// `POST /v1/orders/{id}/payment`, as a careful client pays: one key, and on a 503 the
+    /// same request again after `Retry-After` (a few times). The last status code.
     pub async fn pay(&self, token: &str, order_id: Uuid, card_token: &str) -> anyhow::Result<u16> {
-        let response = self
-            .http
-            .post(self.url(&format!("/v1/orders/{order_id}/payment")))
-            .bearer_auth(token)
-            .header("Idempotency-Key", Uuid::now_v7().to_string())
-            .json(&json!({ "card_token": card_token }))
-            .send()
-            .await?;
-        let status = response.status().as_u16();
-        let _ = response.bytes().await;
+        let key = Uuid::now_v7().to_string();
+        let mut status = 0;
+        for _ in 0..PAYMENT_ATTEMPTS {
+            let response = self
+                .http
+                .post(self.url(&format!("/v1/orders/{order_id}/payment")))
+                .bearer_auth(token)
+                .header("Idempotency-Key", &key)
+                .json(&json!({ "card_token": card_token }))
+                .send()
+                .await?;
+            status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.parse::<u64>().ok())
+                .unwrap_or(1);
+            let _ = response.bytes().await;
+            if status != 503 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(retry_after)).await;
+        }
         Ok(status)
     }
 

@@ -59,8 +59,8 @@ pub struct EventArgs {
     /// Share of the payments made with a card that is declined.
     #[arg(long, default_value_t = 0.05)]
     pub decline_share: f64,
-    /// Payments offered per second.
-    #[arg(long, default_value_t = 500)]
+    /// Payments offered per second (buyers pay over minutes, not all at the drop).
+    #[arg(long, default_value_t = 200)]
     pub pay_rps: u32,
     /// Ticket documents fetched (through their download links) after the payments.
     #[arg(long, default_value_t = 20)]

@@ -66,6 +66,11 @@ pub enum OrderError {
     KeyReused,
     #[error(transparent)]
     InvalidWebhook(WebhookError),
+    /// No database connection came free in time: nothing was done, or what was begun is
+    /// finished by the webhook or the recovery sweep; a retry with the same key gives the
+    /// outcome.
+    #[error("the service is busy; retry with the same Idempotency-Key")]
+    Busy,
     /// Not published, or its `event.published` not applied yet.
     #[error("no inventory for this event")]
     UnknownEvent,
@@ -81,6 +86,9 @@ impl From<tokio_postgres::Error> for OrderError {
 
 impl From<deadpool_postgres::PoolError> for OrderError {
     fn from(error: deadpool_postgres::PoolError) -> Self {
-        OrderError::Internal(error.into())
+        match error {
+            deadpool_postgres::PoolError::Timeout(_) => OrderError::Busy,
+            other => OrderError::Internal(other.into()),
+        }
     }
 }

@@ -38,6 +38,12 @@ impl From<OrderError> for ApiError {
                 ErrorCode::PaymentInProgress,
                 error.to_string(),
             ),
+            OrderError::Busy => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                error.to_string(),
+            )
+            .with_retry_after(1),
             OrderError::PaymentPending => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
