@@ -243,6 +243,21 @@ async fn tickets_audit(
 ) -> anyhow::Result<()> {
     let client = read_only(url).await?;
     let event_id = scenario.event_id;
+    // Orders paid late (settled after a 503) are still being ticketed: wait for them.
+    let waiting = std::time::Instant::now();
+    while waiting.elapsed() < SETTLE_DEADLINE {
+        let issuing: i64 = client
+            .query_one(
+                "SELECT count(*) FROM tickets WHERE event_id = $1 AND state = 'issuing'",
+                &[&event_id],
+            )
+            .await?
+            .get(0);
+        if issuing == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
     let row = client
         .query_one(
             "SELECT count(*) FILTER (WHERE state IN ('valid', 'used')),
