@@ -347,6 +347,27 @@ impl Drop for TestApp {
     }
 }
 
+/// Publishes `envelope` on the events exchange of `config`'s namespace, as a service's relay
+/// does, waiting for the broker's confirm.
+pub async fn publish_event<P: contracts::Message>(
+    config: &AmqpConfig,
+    envelope: &contracts::Envelope<P>,
+) {
+    let shutdown = CancellationToken::new();
+    let broker = crate::amqp::Broker::start(
+        config.clone(),
+        Topology::new(&config.namespace, config.delivery_limit),
+        shutdown.clone(),
+    )
+    .await;
+    broker
+        .publish_envelope(crate::amqp::ExchangeRole::Events, P::TYPE, envelope)
+        .await
+        .expect("the test broker confirms");
+    broker.close().await;
+    shutdown.cancel();
+}
+
 /// Messages ready in a queue (`<ns>.<name>` is the caller's to build), read with a passive
 /// declare; unacked messages are not counted.
 pub async fn queue_depth(config: &AmqpConfig, queue: &str) -> anyhow::Result<u32> {

@@ -88,12 +88,6 @@ pub async fn run(args: BrowseArgs) -> anyhow::Result<bool> {
         format!("{errors} other answers"),
     );
     report.phases.push(phase);
-    report.print();
-    if let Some(path) = &args.json {
-        report.write_json(path)?;
-    }
-    if let Some(path) = &args.html {
-        report.write_html(path)?;
-    }
+    report.finish(args.json.as_deref(), args.html.as_deref())?;
     Ok(report.passed())
 }

@@ -170,15 +170,7 @@ async fn run(
     let paid = pay(&api, &args, &scenario, &decisions, &mut report).await;
     tickets(&api, &args, &scenario, &paid, &mut report).await;
     audit::audit(&api, &args, &scenario, &decisions, &paid, &mut report).await?;
-    report.print();
-    if let Some(path) = &args.json {
-        report.write_json(path)?;
-        println!("report written to {}", path.display());
-    }
-    if let Some(path) = &args.html {
-        report.write_html(path)?;
-        println!("report written to {}", path.display());
-    }
+    report.finish(args.json.as_deref(), args.html.as_deref())?;
     Ok(report.passed())
 }
 

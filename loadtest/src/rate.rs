@@ -64,12 +64,6 @@ pub async fn run(args: RateArgs) -> anyhow::Result<bool> {
         ..Report::default()
     };
     report.phases.push(phase);
-    report.print();
-    if let Some(path) = &args.json {
-        report.write_json(path)?;
-    }
-    if let Some(path) = &args.html {
-        report.write_html(path)?;
-    }
+    report.finish(args.json.as_deref(), args.html.as_deref())?;
     Ok(true)
 }

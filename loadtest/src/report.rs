@@ -108,6 +108,20 @@ impl Report {
         }
     }
 
+    /// Prints the report and writes it to the files asked for.
+    pub fn finish(&self, json: Option<&Path>, html: Option<&Path>) -> anyhow::Result<()> {
+        self.print();
+        if let Some(path) = json {
+            self.write_json(path)?;
+            println!("report written to {}", path.display());
+        }
+        if let Some(path) = html {
+            self.write_html(path)?;
+            println!("report written to {}", path.display());
+        }
+        Ok(())
+    }
+
     pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_vec_pretty(self)?)?;
         Ok(())

@@ -9,10 +9,9 @@ use client_service::{
     startup,
 };
 use common::{
-    amqp::{Broker, ExchangeRole, Topology},
     config::{LogFormat, PostgresConfig},
     redis::RedisStore,
-    test_support::{TestApp, TestContext, connect_database, eventually},
+    test_support::{TestApp, TestContext, connect_database, eventually, publish_event},
 };
 use contracts::{
     Envelope, Message,
@@ -236,28 +235,18 @@ impl Pipeline {
     }
 
     /// Publishes `message` on the events exchange, as event-service does.
-    pub(crate) async fn announce<P: Message + Clone>(&self, message: &P) {
-        let shutdown = CancellationToken::new();
-        let amqp = self.context.amqp();
-        let broker = Broker::start(
-            amqp.clone(),
-            Topology::new(&amqp.namespace, amqp.delivery_limit),
-            shutdown.clone(),
+    pub(crate) async fn announce<P: Message>(&self, message: P) {
+        publish_event(
+            &self.context.amqp(),
+            &Envelope::new(Uuid::now_v7(), message),
         )
         .await;
-        let envelope = Envelope::new(Uuid::now_v7(), message.clone());
-        broker
-            .publish_envelope(ExchangeRole::Events, P::TYPE, &envelope)
-            .await
-            .expect("published");
-        broker.close().await;
-        shutdown.cancel();
     }
 
     /// Publishes `event` on the broker, as event-service does, and waits until order-service
     /// has built its inventory and counters.
     pub(crate) async fn publish(&self, event: &EventPublishedV1) {
-        self.announce(event).await;
+        self.announce(event.clone()).await;
         let redis = self.redis();
         assert!(
             eventually(Duration::from_secs(20), || async {

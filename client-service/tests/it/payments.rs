@@ -733,7 +733,7 @@ async fn a_cancelled_event_refunds_every_paid_order_releases_every_hold_and_stop
     let (_, held_order) = pipeline.reserve(&holder, event.event_id, tier_id, 1).await;
 
     pipeline
-        .announce(&contracts::events::EventCancelledV1 {
+        .announce(contracts::events::EventCancelledV1 {
             event_id: event.event_id,
             organiser_id: event.organiser_id,
             cancelled_at: OffsetDateTime::now_utc(),

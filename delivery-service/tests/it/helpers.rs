@@ -11,9 +11,8 @@ use std::{
 
 use axum::{Form, Router, extract::State, http::StatusCode, routing::post};
 use common::{
-    amqp::{Broker, ExchangeRole, Topology},
     config::Secret,
-    test_support::{TestApp, TestContext, connect_database, eventually},
+    test_support::{TestApp, TestContext, connect_database, eventually, publish_event},
 };
 use contracts::{Envelope, Message};
 use delivery_service::{
@@ -22,7 +21,6 @@ use delivery_service::{
 };
 use mailin_embedded::{Handler, Response, Server, response};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub(crate) async fn spawn_app() -> TestApp {
@@ -235,20 +233,7 @@ impl PostOffice {
 
     /// Publishes `envelope` on the events exchange.
     pub(crate) async fn send<P: Message>(&self, envelope: &Envelope<P>) {
-        let shutdown = CancellationToken::new();
-        let amqp = self.context.amqp();
-        let broker = Broker::start(
-            amqp.clone(),
-            Topology::new(&amqp.namespace, amqp.delivery_limit),
-            shutdown.clone(),
-        )
-        .await;
-        broker
-            .publish_envelope(ExchangeRole::Events, P::TYPE, envelope)
-            .await
-            .expect("published");
-        broker.close().await;
-        shutdown.cancel();
+        publish_event(&self.context.amqp(), envelope).await;
     }
 
     /// (channel, state, attempts, last_error) of every notification, by channel.

@@ -6,10 +6,9 @@
 use std::{sync::Arc, time::Duration};
 
 use common::{
-    amqp::{Broker, ExchangeRole, Topology},
     s3::ObjectStore,
     signing_keys::generate_signing_key,
-    test_support::{TestApp, TestContext, connect_database, eventually},
+    test_support::{TestApp, TestContext, connect_database, eventually, publish_event},
 };
 use contracts::{
     Envelope, Message,
@@ -21,7 +20,6 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use ticket_service::{config::Config, test_support};
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// ticket-service alone, its neighbours unreachable.
@@ -77,7 +75,7 @@ pub(crate) async fn spawn_desk_with(adjust: impl FnOnce(&mut Config)) -> Desk {
     let events = event_service::test_support::spawn(context.clone(), events_config).await;
     let organiser = sign_up(&accounts, "org@example.org", "Olga Organiser", "organiser").await;
     let buyer = sign_up(&accounts, "ada@example.org", "Ada Lovelace", "buyer").await;
-    let event = publish_event(&events, &organiser.token).await;
+    let event = publish_venue_and_event(&events, &organiser.token).await;
     let signing_key = generate_signing_key().expect("a key");
     let mut config = test_support::config(
         &context,
@@ -136,7 +134,7 @@ async fn sign_up(accounts: &TestApp, email: &str, name: &str, account_type: &str
 
 /// A venue of one section (rows A and B of 5 seats) and a standing Floor of 20, and an event
 /// there, published; returns what tickets print of it.
-async fn publish_event(events: &TestApp, token: &str) -> EventPlaces {
+async fn publish_venue_and_event(events: &TestApp, token: &str) -> EventPlaces {
     let call = |path: &str, body: Value| {
         events
             .client
@@ -238,20 +236,7 @@ impl Desk {
 
     /// Publishes `envelope` on the events exchange.
     pub(crate) async fn send<P: Message>(&self, envelope: &Envelope<P>) {
-        let shutdown = CancellationToken::new();
-        let amqp = self.context.amqp();
-        let broker = Broker::start(
-            amqp.clone(),
-            Topology::new(&amqp.namespace, amqp.delivery_limit),
-            shutdown.clone(),
-        )
-        .await;
-        broker
-            .publish_envelope(ExchangeRole::Events, P::TYPE, envelope)
-            .await
-            .expect("published");
-        broker.close().await;
-        shutdown.cancel();
+        publish_event(&self.context.amqp(), envelope).await;
     }
 
     pub(crate) async fn db(&self) -> tokio_postgres::Client {
