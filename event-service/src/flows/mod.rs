@@ -50,6 +50,12 @@ impl From<tokio_postgres::Error> for EventError {
 
 impl From<deadpool_postgres::PoolError> for EventError {
     fn from(error: deadpool_postgres::PoolError) -> Self {
-        EventError::Internal(error.into())
+        match error {
+            // Overloaded, not broken: the caller is told to come back (503 + Retry-After).
+            deadpool_postgres::PoolError::Timeout(_) => {
+                EventError::Unavailable("the catalog is busy; retry shortly")
+            }
+            other => EventError::Internal(other.into()),
+        }
     }
 }
