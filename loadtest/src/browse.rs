@@ -5,7 +5,6 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
-use time::OffsetDateTime;
 
 use crate::{
     api::Api,
@@ -67,14 +66,7 @@ pub async fn run(args: BrowseArgs) -> anyhow::Result<bool> {
         |second| generator::progress_line("reads", second),
     )
     .await;
-    let mut report = Report {
-        scenario: "browse".to_owned(),
-        target: args.target.clone(),
-        started_at: OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        ..Report::default()
-    };
+    let mut report = Report::new("browse", &args.target);
     report.fact("events browsed", events.len());
     let errors: u64 = phase
         .answers_by_status

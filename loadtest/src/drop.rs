@@ -147,14 +147,7 @@ async fn run(
     read_share: f64,
 ) -> anyhow::Result<bool> {
     let api = Api::new(&args.target)?;
-    let mut report = Report {
-        scenario: name.to_owned(),
-        target: args.target.clone(),
-        started_at: OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        ..Report::default()
-    };
+    let mut report = Report::new(name, &args.target);
     let scenario = prepare(&api, &args, &mut report).await?;
     let accepted = storm(
         &api,

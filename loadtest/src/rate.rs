@@ -4,8 +4,6 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use time::OffsetDateTime;
-
 use crate::{
     api::Api,
     generator::{self, Load},
@@ -55,14 +53,7 @@ pub async fn run(args: RateArgs) -> anyhow::Result<bool> {
         |second| generator::progress_line("requests", second),
     )
     .await;
-    let mut report = Report {
-        scenario: "rate".to_owned(),
-        target: args.url.clone(),
-        started_at: OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        ..Report::default()
-    };
+    let mut report = Report::new("rate", &args.url);
     report.phases.push(phase);
     report.finish(args.json.as_deref(), args.html.as_deref())?;
     Ok(true)

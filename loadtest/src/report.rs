@@ -54,6 +54,18 @@ pub struct Report {
 }
 
 impl Report {
+    /// An empty report of `scenario` against `target`, started now.
+    pub fn new(scenario: &str, target: &str) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            target: target.to_owned(),
+            started_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+
     pub fn fact(&mut self, name: &str, value: impl ToString) {
         self.facts.insert(name.to_owned(), value.to_string());
     }
