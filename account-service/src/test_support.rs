@@ -93,3 +93,56 @@ pub async fn spawn_with_issuer() -> (TestApp, TokenIssuer) {
         .expect("account-service builds");
     (TestApp::start(app, shutdown, context), issuer)
 }
+
+/// Someone registered through account-service's public API and signed in.
+pub struct SignedUp {
+    pub id: uuid::Uuid,
+    pub access_token: String,
+}
+
+/// Registers an account of `account_type` (with `phone` if given) on `accounts` and signs it
+/// in, as a person would.
+pub async fn sign_up(
+    accounts: &TestApp,
+    email: &str,
+    name: &str,
+    account_type: &str,
+    phone: Option<&str>,
+) -> SignedUp {
+    let password = "correct horse battery staple";
+    let mut body = serde_json::json!({
+        "email": email, "password": password, "name": name, "account_type": account_type
+    });
+    if let Some(phone) = phone {
+        body["phone"] = serde_json::json!(phone);
+    }
+    let created = accounts
+        .client
+        .post(accounts.url("/v1/accounts"))
+        .json(&body)
+        .send()
+        .await
+        .expect("account-service answers");
+    assert_eq!(created.status(), 201, "registering {email}");
+    let account: serde_json::Value = created.json().await.expect("an account");
+    let session: serde_json::Value = accounts
+        .client
+        .post(accounts.url("/v1/sessions"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("account-service answers")
+        .json()
+        .await
+        .expect("a token pair");
+    SignedUp {
+        id: account["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("an account id"),
+        access_token: session["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned(),
+    }
+}

@@ -112,6 +112,17 @@ pub enum RefundReason {
     EventCancelled,
 }
 
+impl RefundReason {
+    /// The name on the wire (`snake_case`), also how order-service stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundReason::Cancelled => "cancelled",
+            RefundReason::HoldExpired => "hold_expired",
+            RefundReason::EventCancelled => "event_cancelled",
+        }
+    }
+}
+
 /// `order.paid`: the order's places are sold to the buyer; ticket-service issues one ticket
 /// per place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,5 +184,15 @@ mod tests {
             );
         }
         assert_eq!(OrderState::parse("requested"), None);
+        for reason in [
+            RefundReason::Cancelled,
+            RefundReason::HoldExpired,
+            RefundReason::EventCancelled,
+        ] {
+            assert_eq!(
+                serde_json::to_value(reason).expect("serialises"),
+                reason.as_str()
+            );
+        }
     }
 }

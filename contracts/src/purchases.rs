@@ -104,6 +104,32 @@ pub enum RejectionReason {
     UnknownPlace,
 }
 
+impl RejectionReason {
+    /// The name on the wire (`snake_case`), also how order-service stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionReason::SoldOut => "sold_out",
+            RejectionReason::SeatTaken => "seat_taken",
+            RejectionReason::PurchaseLimitExceeded => "purchase_limit_exceeded",
+            RejectionReason::SalesNotOpen => "sales_not_open",
+            RejectionReason::SalesClosed => "sales_closed",
+            RejectionReason::UnknownPlace => "unknown_place",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "sold_out" => RejectionReason::SoldOut,
+            "seat_taken" => RejectionReason::SeatTaken,
+            "purchase_limit_exceeded" => RejectionReason::PurchaseLimitExceeded,
+            "sales_not_open" => RejectionReason::SalesNotOpen,
+            "sales_closed" => RejectionReason::SalesClosed,
+            "unknown_place" => RejectionReason::UnknownPlace,
+            _ => return None,
+        })
+    }
+}
+
 /// One place of an order: a numbered seat (`place_id` is the venue's seat id) or a
 /// general-admission place of an area.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,6 +298,24 @@ mod tests {
             keys.iter()
                 .all(|key| key.starts_with("purchase.requested."))
         );
+    }
+
+    #[test]
+    fn rejection_reasons_read_back_what_they_write() {
+        for reason in [
+            RejectionReason::SoldOut,
+            RejectionReason::SeatTaken,
+            RejectionReason::PurchaseLimitExceeded,
+            RejectionReason::SalesNotOpen,
+            RejectionReason::SalesClosed,
+            RejectionReason::UnknownPlace,
+        ] {
+            assert_eq!(RejectionReason::parse(reason.as_str()), Some(reason));
+            assert_eq!(
+                serde_json::to_value(reason).expect("serialises"),
+                reason.as_str()
+            );
+        }
     }
 
     #[test]

@@ -182,36 +182,15 @@ pub(crate) async fn spawn_post_office(smtp_port: u16) -> PostOffice {
 impl PostOffice {
     /// Registers a buyer with `email`, `phone` (if any) and `locale`.
     pub(crate) async fn buyer(&self, email: &str, phone: Option<&str>, locale: &str) -> Buyer {
-        let password = "correct horse battery staple";
-        let mut body = json!({"email": email, "password": password, "name": "Ada Lovelace"});
-        if let Some(phone) = phone {
-            body["phone"] = json!(phone);
-        }
-        let created = self
-            .accounts
-            .client
-            .post(self.accounts.url("/v1/accounts"))
-            .json(&body)
-            .send()
-            .await
-            .expect("answer");
-        assert_eq!(created.status(), 201);
-        let account: Value = created.json().await.expect("account");
-        let session: Value = self
-            .accounts
-            .client
-            .post(self.accounts.url("/v1/sessions"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .expect("answer")
-            .json()
-            .await
-            .expect("tokens");
-        let token = session["access_token"]
-            .as_str()
-            .expect("a token")
-            .to_owned();
+        let signed_up = account_service::test_support::sign_up(
+            &self.accounts,
+            email,
+            "Ada Lovelace",
+            "buyer",
+            phone,
+        )
+        .await;
+        let token = signed_up.access_token;
         let updated = self
             .accounts
             .client
@@ -223,10 +202,7 @@ impl PostOffice {
             .expect("answer");
         assert_eq!(updated.status(), 200);
         Buyer {
-            id: account["id"]
-                .as_str()
-                .and_then(|id| id.parse().ok())
-                .expect("an id"),
+            id: signed_up.id,
             token,
         }
     }

@@ -95,31 +95,9 @@ impl Catalog {
 
     /// Registers an account of `account_type` and returns its access token.
     pub(crate) async fn sign_in(&self, email: &str, account_type: &str) -> String {
-        let password = "correct horse battery staple";
-        let registered = self
-            .accounts
-            .client
-            .post(self.accounts.url("/v1/accounts"))
-            .json(
-                &json!({"email": email, "password": password, "name": "Someone",
-                          "account_type": account_type}),
-            )
-            .send()
+        account_service::test_support::sign_up(&self.accounts, email, "Someone", account_type, None)
             .await
-            .expect("answer");
-        assert_eq!(registered.status(), 201);
-        let pair: Value = self
-            .accounts
-            .client
-            .post(self.accounts.url("/v1/sessions"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .expect("answer")
-            .json()
-            .await
-            .expect("pair");
-        pair["access_token"].as_str().expect("token").to_owned()
+            .access_token
     }
 
     /// An anonymous `GET`, its body as JSON.

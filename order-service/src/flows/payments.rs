@@ -184,13 +184,12 @@ async fn answer(
     match payment.state {
         PaymentState::Succeeded => order_views::order(deps, payment.order_id, buyer_id).await,
         PaymentState::Refunded
-            if payment.reason.as_deref() == Some(refund_reason_name(RefundReason::HoldExpired)) =>
+            if payment.reason.as_deref() == Some(RefundReason::HoldExpired.as_str()) =>
         {
             Err(OrderError::RefundedAfterExpiry)
         }
         PaymentState::Refunded
-            if payment.reason.as_deref()
-                == Some(refund_reason_name(RefundReason::EventCancelled)) =>
+            if payment.reason.as_deref() == Some(RefundReason::EventCancelled.as_str()) =>
         {
             Err(OrderError::EventCancelled)
         }
@@ -391,7 +390,7 @@ pub(super) async fn record_refund(
     let change = PaymentChange {
         charge_id: Some(charge_id),
         refund_id: Some(refund_id),
-        reason: Some(refund_reason_name(reason)),
+        reason: Some(reason.as_str()),
     };
     payments::set_state(client, payment.payment_id, PaymentState::Refunded, &change).await?;
     Ok(())
@@ -419,14 +418,6 @@ pub(super) async fn enqueue_refunded(
     )
     .await?;
     Ok(())
-}
-
-fn refund_reason_name(reason: RefundReason) -> &'static str {
-    match reason {
-        RefundReason::Cancelled => "cancelled",
-        RefundReason::HoldExpired => "hold_expired",
-        RefundReason::EventCancelled => "event_cancelled",
-    }
 }
 
 /// `POST /v1/payments/webhook`: a verified notice settles its payment; one for a payment this

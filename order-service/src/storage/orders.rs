@@ -198,7 +198,7 @@ pub async fn insert_orders(
             }
             Err(reason) => {
                 states.push("rejected");
-                reasons.push(Some(rejection_reason_name(*reason)));
+                reasons.push(Some(reason.as_str()));
                 amounts.push(0);
                 currencies.push(None);
                 holds.push(None);
@@ -255,29 +255,6 @@ pub async fn insert_orders(
         )
         .await?;
     Ok(())
-}
-
-fn parse_rejection_reason(name: &str) -> Option<RejectionReason> {
-    Some(match name {
-        "sold_out" => RejectionReason::SoldOut,
-        "seat_taken" => RejectionReason::SeatTaken,
-        "purchase_limit_exceeded" => RejectionReason::PurchaseLimitExceeded,
-        "sales_not_open" => RejectionReason::SalesNotOpen,
-        "sales_closed" => RejectionReason::SalesClosed,
-        "unknown_place" => RejectionReason::UnknownPlace,
-        _ => return None,
-    })
-}
-
-fn rejection_reason_name(reason: RejectionReason) -> &'static str {
-    match reason {
-        RejectionReason::SoldOut => "sold_out",
-        RejectionReason::SeatTaken => "seat_taken",
-        RejectionReason::PurchaseLimitExceeded => "purchase_limit_exceeded",
-        RejectionReason::SalesNotOpen => "sales_not_open",
-        RejectionReason::SalesClosed => "sales_closed",
-        RejectionReason::UnknownPlace => "unknown_place",
-    }
 }
 
 /// An order that let its places go: they are on sale again.
@@ -337,7 +314,7 @@ fn order_record(row: &tokio_postgres::Row) -> OrderRecord {
         state: OrderState::parse(row.get(4)).unwrap_or(OrderState::Rejected),
         reason: row
             .get::<_, Option<&str>>(5)
-            .and_then(parse_rejection_reason),
+            .and_then(RejectionReason::parse),
         quantity: row.get(6),
         amount_minor: row.get(7),
         currency: row.get(8),

@@ -100,35 +100,11 @@ pub(crate) async fn spawn_desk_with(adjust: impl FnOnce(&mut Config)) -> Desk {
 }
 
 async fn sign_up(accounts: &TestApp, email: &str, name: &str, account_type: &str) -> Person {
-    let password = "correct horse battery staple";
-    let created = accounts
-        .client
-        .post(accounts.url("/v1/accounts"))
-        .json(&json!({"email": email, "password": password, "name": name, "account_type": account_type}))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(created.status(), 201);
-    let account: Value = created.json().await.expect("account");
-    let session: Value = accounts
-        .client
-        .post(accounts.url("/v1/sessions"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("tokens");
+    let signed_up =
+        account_service::test_support::sign_up(accounts, email, name, account_type, None).await;
     Person {
-        id: account["id"]
-            .as_str()
-            .and_then(|id| id.parse().ok())
-            .expect("an id"),
-        token: session["access_token"]
-            .as_str()
-            .expect("a token")
-            .to_owned(),
+        id: signed_up.id,
+        token: signed_up.access_token,
     }
 }
 
