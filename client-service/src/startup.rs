@@ -1,6 +1,6 @@
 //! Builds client-service from its configuration: the same `build` serves `main` and the tests.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use common::{
     amqp::{Broker, Topology},
@@ -58,6 +58,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         },
         purchase_queue_shards: config.amqp.purchase_queue_shards,
         intake_permits: Arc::new(Semaphore::new(config.purchase_max_in_flight)),
+        republish_after: config.amqp.publish_confirm_timeout + Duration::from_secs(1),
     };
     let state = AppState {
         deps: deps.clone(),

@@ -13,16 +13,15 @@
 //! - `taken`: set of the seats held or sold, so that a chosen seat someone has is refused
 //!   (409) without queueing.
 //! - `buyers`: hash buyer id -> places the buyer holds, owns or has queued.
-//! - `pending`: hash purchase id -> `buyer|tier:n,tier:n`, the purchases admitted and not yet
-//!   decided by order-service: what reconciliation must keep out of the counters, and what a
-//!   rejection gives back.
+//! - `pending`: hash purchase id -> `buyer|tier:n,tier:n|admitted_at_ms`, the purchases
+//!   admitted (by client-service's admission script) and not yet decided by order-service:
+//!   what reconciliation must keep out of the counters, and what a rejection gives back.
 //!
 //! The counters are a filter in front of Postgres, never the truth: Postgres refuses whatever
 //! they let through wrongly, and the reconciler rewrites them from Postgres.
 
 use std::{collections::HashMap, sync::LazyLock};
 
-use contracts::purchases::Selection;
 use redis::{AsyncCommands, Script};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -84,28 +83,6 @@ pub struct SalesTerms {
     pub per_buyer_limit: u32,
 }
 
-/// What admission decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Admission {
-    /// The places were taken from the counters and the purchase recorded as pending.
-    Admitted,
-    /// The event's counters are not built: unknown event, or rebuilding after a flush.
-    Unavailable,
-    NotOpen {
-        opens_at: OffsetDateTime,
-    },
-    Closed,
-    UnknownTier(Uuid),
-    UnknownSeat(Uuid),
-    /// A chosen seat is held or sold.
-    SeatTaken(Uuid),
-    SoldOut(Uuid),
-    /// The buyer may ask for `allowance` more places at most.
-    OverLimit {
-        allowance: u32,
-    },
-}
-
 /// Whether a decided purchase used the places admission took for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settlement {
@@ -114,52 +91,6 @@ pub enum Settlement {
     /// Nothing was reserved: the places go back to the counters.
     GivenBack,
 }
-
-// KEYS: meta remaining seats buyers pending taken
-// ARGV: now_ms buyer purchase mode(tier|seats) then (tier quantity) or seat ids
-static ADMIT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local meta = redis.call('HMGET', KEYS[1], 'open_at', 'close_at', 'limit')
-if not meta[1] then return {'unavailable'} end
-local now = tonumber(ARGV[1])
-if now < tonumber(meta[1]) then return {'not_open', meta[1]} end
-if meta[2] ~= '' and now >= tonumber(meta[2]) then return {'closed'} end
-local wanted, tiers, total = {}, {}, 0
-if ARGV[4] == 'tier' then
-  wanted[ARGV[5]] = tonumber(ARGV[6]); tiers[1] = ARGV[5]; total = tonumber(ARGV[6])
-else
-  local seat_tiers = redis.call('HMGET', KEYS[3], unpack(ARGV, 5))
-  for i, tier in ipairs(seat_tiers) do
-    if not tier then return {'unknown_seat', ARGV[4 + i]} end
-    if not wanted[tier] then wanted[tier] = 0; tiers[#tiers + 1] = tier end
-    wanted[tier] = wanted[tier] + 1
-  end
-  total = #seat_tiers
-  local taken = redis.call('SMISMEMBER', KEYS[6], unpack(ARGV, 5))
-  for i, is_taken in ipairs(taken) do
-    if is_taken == 1 then return {'seat_taken', ARGV[4 + i]} end
-  end
-end
-local limit = tonumber(meta[3])
-local held = tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0')
-if held + total > limit then return {'over_limit', tostring(math.max(limit - held, 0))} end
-for _, tier in ipairs(tiers) do
-  local left = redis.call('HGET', KEYS[2], tier)
-  if not left then return {'unknown_tier', tier} end
-  if tonumber(left) < wanted[tier] then return {'sold_out', tier} end
-end
-local parts = {}
-for _, tier in ipairs(tiers) do
-  redis.call('HINCRBY', KEYS[2], tier, -wanted[tier])
-  parts[#parts + 1] = tier .. ':' .. wanted[tier]
-end
-redis.call('HINCRBY', KEYS[4], ARGV[2], total)
-redis.call('HSET', KEYS[5], ARGV[3], ARGV[2] .. '|' .. table.concat(parts, ','))
-return {'admitted'}
-",
-    )
-});
 
 // KEYS: remaining buyers pending; ARGV: (purchase outcome)*
 // Only a purchase still pending gives anything back, so settling twice changes nothing.
@@ -171,7 +102,7 @@ for i = 1, #ARGV, 2 do
   if entry then
     redis.call('HDEL', KEYS[3], ARGV[i])
     if ARGV[i + 1] == 'given_back' then
-      local buyer, parts = string.match(entry, '^([^|]*)|(.*)$')
+      local buyer, parts = string.match(entry, '^([^|]*)|([^|]*)')
       local total = 0
       for tier, n in string.gmatch(parts, '([^:,]+):(%d+)') do
         redis.call('HINCRBY', KEYS[1], tier, n)
@@ -216,7 +147,7 @@ static RECONCILE: LazyLock<Script> = LazyLock::new(|| {
 local pending_by_tier, pending_by_buyer = {}, {}
 local pending = redis.call('HGETALL', KEYS[4])
 for i = 2, #pending, 2 do
-  local buyer, parts = string.match(pending[i], '^([^|]*)|(.*)$')
+  local buyer, parts = string.match(pending[i], '^([^|]*)|([^|]*)')
   for tier, n in string.gmatch(parts, '([^:,]+):(%d+)') do
     pending_by_tier[tier] = (pending_by_tier[tier] or 0) + tonumber(n)
     pending_by_buyer[buyer] = (pending_by_buyer[buyer] or 0) + tonumber(n)
@@ -245,69 +176,33 @@ return 1
     )
 });
 
-fn unix_ms(at: OffsetDateTime) -> i64 {
+/// Times in the counters' keys and scripts: unix milliseconds.
+pub fn unix_ms(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-fn from_unix_ms(ms: &str) -> Option<OffsetDateTime> {
-    let ms: i128 = ms.parse().ok()?;
-    OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok()
-}
-
-/// The one atomic step of admission: sales window, per-buyer limit and places left, and, if
-/// all pass, the places taken from the counters and the purchase recorded as pending.
-pub async fn admit(
+/// The purchases admitted before `cutoff` and still pending.
+pub async fn pending_before(
     redis: &RedisStore,
     event_id: Uuid,
-    buyer_id: Uuid,
-    purchase_id: Uuid,
-    selection: &Selection,
-    now: OffsetDateTime,
-) -> redis::RedisResult<Admission> {
-    let keys = EventKeys::new(redis, event_id);
-    let mut invocation = ADMIT.prepare_invoke();
-    invocation
-        .key(&keys.meta)
-        .key(&keys.remaining)
-        .key(&keys.seats)
-        .key(&keys.buyers)
-        .key(&keys.pending)
-        .key(&keys.taken)
-        .arg(unix_ms(now))
-        .arg(buyer_id.to_string())
-        .arg(purchase_id.to_string());
-    match selection {
-        Selection::BestAvailable { tier_id, quantity } => {
-            invocation
-                .arg("tier")
-                .arg(tier_id.to_string())
-                .arg(*quantity);
-        }
-        Selection::Seats { seat_ids } => {
-            invocation.arg("seats");
-            for seat_id in seat_ids {
-                invocation.arg(seat_id.to_string());
-            }
-        }
-    }
-    let answer: Vec<String> = invocation.invoke_async(&mut redis.connection()).await?;
-    let detail = answer.get(1).map(String::as_str).unwrap_or_default();
-    let uuid = || detail.parse().unwrap_or_default();
-    Ok(match answer.first().map(String::as_str) {
-        Some("admitted") => Admission::Admitted,
-        Some("not_open") => Admission::NotOpen {
-            opens_at: from_unix_ms(detail).unwrap_or(OffsetDateTime::UNIX_EPOCH),
-        },
-        Some("closed") => Admission::Closed,
-        Some("unknown_tier") => Admission::UnknownTier(uuid()),
-        Some("unknown_seat") => Admission::UnknownSeat(uuid()),
-        Some("seat_taken") => Admission::SeatTaken(uuid()),
-        Some("sold_out") => Admission::SoldOut(uuid()),
-        Some("over_limit") => Admission::OverLimit {
-            allowance: detail.parse().unwrap_or(0),
-        },
-        _ => Admission::Unavailable,
-    })
+    cutoff: OffsetDateTime,
+) -> redis::RedisResult<Vec<Uuid>> {
+    let entries: HashMap<String, String> = redis
+        .connection()
+        .hgetall(EventKeys::new(redis, event_id).pending)
+        .await?;
+    let cutoff = unix_ms(cutoff);
+    Ok(entries
+        .into_iter()
+        .filter(|(_, entry)| {
+            entry
+                .rsplit('|')
+                .next()
+                .and_then(|admitted_at| admitted_at.parse::<i64>().ok())
+                .is_some_and(|admitted_at| admitted_at < cutoff)
+        })
+        .filter_map(|(purchase_id, _)| purchase_id.parse().ok())
+        .collect())
 }
 
 /// Ends the pending state of decided purchases of one event, giving back the places of those

@@ -37,6 +37,9 @@ pub struct ReservationConfig {
     pub counter_check_interval: Duration,
     /// How often every event's counters are rewritten from Postgres.
     pub reconcile_interval: Duration,
+    /// An admitted purchase that has reached no order after this long never will (its
+    /// publish failed and the client did not retry): reconciliation gives its places back.
+    pub pending_timeout: Duration,
 }
 
 impl Config {
@@ -66,6 +69,7 @@ impl Default for ReservationConfig {
             sweep_interval: Duration::from_secs(1),
             counter_check_interval: Duration::from_secs(1),
             reconcile_interval: Duration::from_secs(30),
+            pending_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -90,6 +94,10 @@ impl ReservationConfig {
             reconcile_interval: env_seconds(
                 "TICKETING_RECONCILE_SECONDS",
                 default.reconcile_interval.as_secs(),
+            )?,
+            pending_timeout: env_seconds(
+                "TICKETING_PENDING_ADMISSION_TIMEOUT_SECONDS",
+                default.pending_timeout.as_secs(),
             )?,
         })
     }

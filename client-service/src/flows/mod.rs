@@ -1,14 +1,14 @@
 //! The use cases client-service handles itself (everything else is forwarded): purchase
 //! intake and purchase status.
 
+pub mod admission;
 pub mod idempotency;
 pub mod purchases;
 pub mod status;
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use common::{amqp::Broker, redis::RedisStore};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -24,6 +24,9 @@ pub struct Deps {
     pub purchase_queue_shards: u16,
     /// One permit per purchase request being handled (`purchase_max_in_flight`).
     pub intake_permits: Arc<Semaphore>,
+    /// How long a key may stay `admitted` before a repeat takes its publish over: longer
+    /// than a publish waits for its confirm.
+    pub republish_after: Duration,
 }
 
 /// event-service's public catalog, for telling an unknown event from one being rebuilt.
@@ -33,21 +36,17 @@ pub struct Catalog {
     pub event_url: String,
 }
 
-/// A purchase refused before it was queued; stored as the answer of its idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A purchase refused before it was queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     UnknownEvent,
     UnknownTier(Uuid),
     UnknownSeat(Uuid),
     SeatTaken(Uuid),
     SoldOut(Uuid),
-    #[serde(with = "time::serde::rfc3339")]
     NotOpen(OffsetDateTime),
     Closed,
-    OverLimit {
-        allowance: u32,
-    },
+    OverLimit { allowance: u32 },
 }
 
 /// Everything but `202 Accepted`; `http::error` maps each to a status.
@@ -61,7 +60,8 @@ pub enum PurchaseError {
     KeyReused,
     #[error("no such purchase")]
     NotFound,
-    /// Nothing was queued and nothing changed: retry after `retry_after_seconds`.
+    /// Retry after `retry_after_seconds` (with the same `Idempotency-Key`: if anything was
+    /// done, the retry answers what).
     #[error("{reason}")]
     Unavailable {
         reason: &'static str,

@@ -1,15 +1,13 @@
-//! Purchase intake: validate, claim the idempotency key, admit in one Redis script (sales
-//! window, per-buyer limit, places left), then queue `purchase.requested` and wait for the
-//! broker's confirm. Nothing is answered 202 that is not safely queued; a refused or failed
-//! request gives its places back.
+//! Purchase intake: validate, then one Redis round trip (`admission`) that claims the
+//! idempotency key and admits or refuses the request; an admitted purchase is published and
+//! answered 202 once the broker confirms it. Nothing is answered 202 that is not safely
+//! queued; a publish without a confirm is answered 503, and the client's retry with the same
+//! key publishes the same purchase again.
 
 use std::{collections::BTreeMap, time::Duration};
 
 use base64::Engine;
-use common::{
-    amqp::ExchangeRole,
-    availability::{self, Admission, Settlement},
-};
+use common::amqp::ExchangeRole;
 use contracts::{
     Envelope,
     purchases::{
@@ -23,7 +21,8 @@ use uuid::Uuid;
 
 use super::{
     Deps, PurchaseError, Refusal,
-    idempotency::{self, Answer},
+    admission::{self, Admission, Candidate, Outcome},
+    idempotency::{self, Claim, ClaimState},
     status,
 };
 
@@ -45,73 +44,78 @@ pub async fn request_purchase(
         });
     };
     let fingerprint = fingerprint(request);
-    if let Some(existing) =
-        idempotency::claim(&deps.redis, buyer_id, idempotency_key, &fingerprint).await?
-    {
-        return repeat(deps, buyer_id, idempotency_key, &fingerprint, existing).await;
-    }
-    let outcome = admit_and_queue(deps, buyer_id, request.event_id, selection).await;
-    let answer = match &outcome {
-        Ok(accepted) => Answer::Accepted {
-            purchase_id: accepted.purchase_id,
-        },
-        Err(PurchaseError::Refused(refusal)) => Answer::Refused(refusal.clone()),
-        Err(_) => {
-            // Nothing was queued: the key is free for the client's retry.
-            idempotency::release(&deps.redis, buyer_id, idempotency_key).await?;
-            return outcome;
-        }
+    let candidate = Candidate {
+        buyer_id,
+        idempotency_key,
+        fingerprint: &fingerprint,
+        purchase_id: Uuid::now_v7(),
+        event_id: request.event_id,
+        selection: &selection,
+        now: OffsetDateTime::now_utc(),
     };
-    idempotency::answer(&deps.redis, buyer_id, idempotency_key, &fingerprint, answer).await?;
-    outcome
+    match admission::admit(&deps.redis, &candidate).await? {
+        Outcome::Repeat(claim) => repeat(deps, &candidate, claim).await,
+        Outcome::Decided(Admission::Admitted) => {
+            queue(deps, &candidate, candidate.purchase_id, candidate.now).await
+        }
+        Outcome::Decided(Admission::Unavailable) => Err(not_on_sale(deps, request.event_id).await),
+        Outcome::Decided(refusal) => Err(refused(refusal)),
+    }
 }
 
-async fn admit_and_queue(
+/// Publishes an admitted purchase and waits for the broker's confirm. Without one the answer
+/// is 503: when the message certainly did not reach the queue the admission is withdrawn
+/// (places back, key free); when it may have, the key stays `admitted` with its places taken,
+/// and the client's retry publishes the same purchase again.
+async fn queue(
     deps: &Deps,
-    buyer_id: Uuid,
-    event_id: Uuid,
-    selection: Selection,
+    candidate: &Candidate<'_>,
+    purchase_id: Uuid,
+    requested_at: OffsetDateTime,
 ) -> Result<PurchaseAccepted, PurchaseError> {
-    let purchase_id = Uuid::now_v7();
-    let now = OffsetDateTime::now_utc();
-    let admission = availability::admit(
-        &deps.redis,
-        event_id,
-        buyer_id,
+    let envelope = Envelope::new(
         purchase_id,
-        &selection,
-        now,
-    )
-    .await
-    .map_err(anyhow::Error::from)?;
-    let refusal = match admission {
-        Admission::Admitted => None,
-        Admission::Unavailable => return Err(not_on_sale(deps, event_id).await),
-        Admission::NotOpen { opens_at } => Some(Refusal::NotOpen(opens_at)),
-        Admission::Closed => Some(Refusal::Closed),
-        Admission::UnknownTier(tier_id) => Some(Refusal::UnknownTier(tier_id)),
-        Admission::UnknownSeat(seat_id) => Some(Refusal::UnknownSeat(seat_id)),
-        Admission::SeatTaken(seat_id) => Some(Refusal::SeatTaken(seat_id)),
-        Admission::SoldOut(tier_id) => Some(Refusal::SoldOut(tier_id)),
-        Admission::OverLimit { allowance } => Some(Refusal::OverLimit { allowance }),
-    };
-    if let Some(refusal) = refusal {
-        return Err(PurchaseError::Refused(refusal));
-    }
-    let queued = queue(deps, buyer_id, event_id, purchase_id, selection, now).await;
-    if let Err(error) = queued {
-        tracing::warn!(error = format!("{error:#}"), %purchase_id, "purchase not queued");
-        availability::settle(
-            &deps.redis,
-            event_id,
-            &[(purchase_id, Settlement::GivenBack)],
-        )
+        PurchaseRequestedV1 {
+            purchase_id,
+            buyer_id: candidate.buyer_id,
+            event_id: candidate.event_id,
+            selection: candidate.selection.clone(),
+            requested_at,
+        },
+    );
+    let routing_key = purchase_routing_key(candidate.event_id, deps.purchase_queue_shards);
+    if let Err(error) = deps
+        .broker
+        .publish_envelope(ExchangeRole::Commands, &routing_key, &envelope)
         .await
-        .map_err(anyhow::Error::from)?;
+    {
+        tracing::warn!(error = %error, %purchase_id, "purchase not confirmed by the broker");
+        if error.may_have_been_queued() {
+            return Err(PurchaseError::Unavailable {
+                reason: "the purchase could not be confirmed as queued; retry with the same \
+                         Idempotency-Key to have it queued and learn its id",
+                retry_after_seconds: 1,
+            });
+        }
+        admission::withdraw(
+            &deps.redis,
+            candidate.event_id,
+            candidate.buyer_id,
+            candidate.idempotency_key,
+            purchase_id,
+        )
+        .await?;
         return Err(PurchaseError::Unavailable {
             reason: "the purchase could not be queued; nothing was reserved",
             retry_after_seconds: 1,
         });
+    }
+    if let Err(error) =
+        idempotency::mark_accepted(&deps.redis, candidate.buyer_id, candidate.idempotency_key).await
+    {
+        // The purchase is queued all the same; a repeat finding the key still `admitted`
+        // publishes it again, which changes nothing.
+        tracing::warn!(error = format!("{error:#}"), %purchase_id, "key not marked accepted");
     }
     Ok(PurchaseAccepted {
         purchase_id,
@@ -119,33 +123,21 @@ async fn admit_and_queue(
     })
 }
 
-/// Records the purchase as queued (before publishing, so that no later status is overwritten)
-/// and publishes it, waiting for the broker's confirm.
-async fn queue(
-    deps: &Deps,
-    buyer_id: Uuid,
-    event_id: Uuid,
-    purchase_id: Uuid,
-    selection: Selection,
-    requested_at: OffsetDateTime,
-) -> anyhow::Result<()> {
-    let view = PurchaseView::new(purchase_id, event_id, PurchaseStatus::Queued);
-    status::record(&deps.redis, buyer_id, &view).await?;
-    let envelope = Envelope::new(
-        purchase_id,
-        PurchaseRequestedV1 {
-            purchase_id,
-            buyer_id,
-            event_id,
-            selection,
-            requested_at,
-        },
-    );
-    let routing_key = purchase_routing_key(event_id, deps.purchase_queue_shards);
-    deps.broker
-        .publish_envelope(ExchangeRole::Commands, &routing_key, &envelope)
-        .await?;
-    Ok(())
+/// A refusal as the buyer is told it.
+fn refused(admission: Admission) -> PurchaseError {
+    let refusal = match admission {
+        Admission::NotOpen { opens_at } => Refusal::NotOpen(opens_at),
+        Admission::Closed => Refusal::Closed,
+        Admission::UnknownTier(tier_id) => Refusal::UnknownTier(tier_id),
+        Admission::UnknownSeat(seat_id) => Refusal::UnknownSeat(seat_id),
+        Admission::SeatTaken(seat_id) => Refusal::SeatTaken(seat_id),
+        Admission::SoldOut(tier_id) => Refusal::SoldOut(tier_id),
+        Admission::OverLimit { allowance } => Refusal::OverLimit { allowance },
+        Admission::Admitted | Admission::Unavailable => {
+            return PurchaseError::Internal(anyhow::anyhow!("{admission:?} is not a refusal"));
+        }
+    };
+    PurchaseError::Refused(refusal)
 }
 
 /// The event has no counters: an unknown event (404), or one whose counters order-service is
@@ -163,34 +155,38 @@ async fn not_on_sale(deps: &Deps, event_id: Uuid) -> PurchaseError {
     }
 }
 
-/// A repeat of a key: the first answer, once there is one.
+/// A repeat of a key: the first answer, once there is one. A key left `admitted` longer than
+/// a publish can take is one whose publish failed: the repeat publishes the purchase itself.
 async fn repeat(
     deps: &Deps,
-    buyer_id: Uuid,
-    idempotency_key: &str,
-    fingerprint: &str,
-    mut claim: idempotency::Claim,
+    candidate: &Candidate<'_>,
+    mut claim: Claim,
 ) -> Result<PurchaseAccepted, PurchaseError> {
     let deadline = tokio::time::Instant::now() + REPEAT_WAIT;
     loop {
-        if claim.fingerprint != fingerprint {
+        if claim.fingerprint != candidate.fingerprint {
             return Err(PurchaseError::KeyReused);
         }
-        match claim.answer {
-            Some(Answer::Accepted { purchase_id }) => {
+        match claim.state {
+            ClaimState::Accepted => {
                 return Ok(PurchaseAccepted {
-                    purchase_id,
+                    purchase_id: claim.purchase_id,
                     status: PurchaseStatus::Queued,
                 });
             }
-            Some(Answer::Refused(refusal)) => return Err(PurchaseError::Refused(refusal)),
-            None => {}
+            ClaimState::Refused(admission) => return Err(refused(admission)),
+            ClaimState::Admitted
+                if OffsetDateTime::now_utc() - claim.at >= deps.republish_after =>
+            {
+                return queue(deps, candidate, claim.purchase_id, claim.at).await;
+            }
+            ClaimState::Admitted => {}
         }
         if tokio::time::Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(REPEAT_POLL).await;
-        match idempotency::read(&deps.redis, buyer_id, idempotency_key).await? {
+        match idempotency::read(&deps.redis, candidate.buyer_id, candidate.idempotency_key).await? {
             Some(current) => claim = current,
             None => break,
         }

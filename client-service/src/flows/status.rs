@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// How long a purchase's status is kept after its last change.
-const RECORD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+pub const RECORD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const RESUBSCRIBE_BACKOFF: Duration = Duration::from_millis(500);
 
 // KEYS: record; ARGV: rank buyer view ttl channel
@@ -41,7 +41,7 @@ return 1
     )
 });
 
-fn record_key(redis: &RedisStore, purchase_id: Uuid) -> String {
+pub fn record_key(redis: &RedisStore, purchase_id: Uuid) -> String {
     redis.key(&format!("purchase:{purchase_id}"))
 }
 

@@ -3,10 +3,16 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use common::{config::Secret, test_support::eventually};
+use common::{
+    availability::{EventKeys, unix_ms},
+    config::Secret,
+    test_support::eventually,
+};
 use contracts::purchases::purchase_routing_key;
 use futures::{StreamExt, stream};
+use redis::AsyncCommands;
 use serde_json::json;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -496,6 +502,116 @@ async fn a_purchase_the_broker_cannot_take_is_a_503_that_gives_the_places_back()
     );
     let retried = pipeline.purchase(0, &token, "retry-me", &body).await;
     assert_eq!(retried.status, 202, "the key was free for the retry");
+}
+
+#[tokio::test]
+async fn a_purchase_the_broker_did_not_confirm_is_queued_once_by_the_retry_with_its_key() {
+    let mut pipeline = spawn_pipeline().await;
+    let (event, tier_id) = pipeline.standing_event(10, 4).await;
+    // Gateway 1 gives up on every confirm; gateway 2 takes an unconfirmed key over after
+    // 1.5 s (its confirm timeout + 1 s).
+    pipeline
+        .add_gateway(|config| config.amqp.publish_confirm_timeout = Duration::ZERO)
+        .await;
+    pipeline
+        .add_gateway(|config| config.amqp.publish_confirm_timeout = Duration::from_millis(500))
+        .await;
+    let buyer_id = Uuid::now_v7();
+    let token = pipeline.buyer(buyer_id);
+    let body = tier_body(event.event_id, tier_id, 3);
+
+    let unconfirmed = pipeline.purchase(1, &token, "k", &body).await;
+    assert_eq!(unconfirmed.status, 503, "{:?}", unconfirmed.body);
+    assert_eq!(unconfirmed.retry_after.as_deref(), Some("1"));
+    let (counter, _) = pipeline.counter_and_truth(event.event_id, tier_id).await;
+    assert_eq!(
+        counter, 7,
+        "the places stay taken: the message may be queued"
+    );
+
+    let retried = pipeline.purchase(2, &token, "k", &body).await;
+    assert_eq!(retried.status, 202, "{:?}", retried.body);
+    let purchase_id = accepted_id(&retried);
+    let repeated = pipeline.purchase(0, &token, "k", &body).await;
+    assert_eq!(
+        accepted_id(&repeated),
+        purchase_id,
+        "the key's answer is kept"
+    );
+    pipeline.wait_until_decided(&[purchase_id]).await;
+
+    let orders = pipeline
+        .orders_db()
+        .await
+        .query(
+            "SELECT purchase_id, state, quantity FROM orders WHERE buyer_id = $1",
+            &[&buyer_id],
+        )
+        .await
+        .expect("orders");
+    assert_eq!(
+        orders.len(),
+        1,
+        "one order, whether or not the first publish arrived"
+    );
+    assert_eq!(orders[0].get::<_, Uuid>(0), purchase_id);
+    assert_eq!(orders[0].get::<_, String>(1), "reserved");
+    assert_eq!(orders[0].get::<_, i32>(2), 3);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            pipeline.counter_and_truth(event.event_id, tier_id).await == (7, 7)
+        })
+        .await
+    );
+}
+
+#[tokio::test]
+async fn an_admission_that_never_reached_order_service_gives_its_places_back() {
+    let pipeline = spawn_pipeline_with(1, 1, |config| {
+        config.reservations.pending_timeout = Duration::from_secs(60);
+        config.reservations.reconcile_interval = Duration::from_millis(500);
+    })
+    .await;
+    let (event, tier_id) = pipeline.standing_event(10, 4).await;
+    // What admission leaves behind for a purchase whose publish was never confirmed nor
+    // retried: places taken from the counter, the purchase pending. One such admission is an
+    // hour old, the other just made.
+    let redis = pipeline.redis();
+    let keys = EventKeys::new(&redis, event.event_id);
+    let now = OffsetDateTime::now_utc();
+    let entry = |places: i64, admitted_at: OffsetDateTime| {
+        format!(
+            "{}|{tier_id}:{places}|{}",
+            Uuid::now_v7(),
+            unix_ms(admitted_at)
+        )
+    };
+    let () = redis::pipe()
+        .hincr(&keys.remaining, tier_id.to_string(), -5)
+        .hset(
+            &keys.pending,
+            Uuid::now_v7().to_string(),
+            entry(3, now - time::Duration::HOUR),
+        )
+        .hset(&keys.pending, Uuid::now_v7().to_string(), entry(2, now))
+        .query_async(&mut redis.connection())
+        .await
+        .expect("redis");
+
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            pipeline.counter_and_truth(event.event_id, tier_id).await == (8, 10)
+        })
+        .await,
+        "the abandoned admission's 3 places are back; the recent one's 2 stay out: {:?}",
+        pipeline.counter_and_truth(event.event_id, tier_id).await
+    );
+    let pending: HashMap<String, String> = redis
+        .connection()
+        .hgetall(&keys.pending)
+        .await
+        .expect("redis");
+    assert_eq!(pending.len(), 1, "only the recent admission is pending");
 }
 
 #[tokio::test]

@@ -46,6 +46,17 @@ pub enum PublishError {
     Encoding(#[from] serde_json::Error),
 }
 
+impl PublishError {
+    /// Whether the message may have reached its queue all the same: it went out and no
+    /// answer came (a timeout, a channel lost mid-way). The other failures are certain.
+    pub fn may_have_been_queued(&self) -> bool {
+        matches!(
+            self,
+            PublishError::ConfirmTimedOut(_) | PublishError::Amqp(_)
+        )
+    }
+}
+
 /// One outgoing message: already-serialised body plus the properties consumers rely on.
 #[derive(Debug, Clone)]
 pub struct OutgoingMessage<'a> {

@@ -2,13 +2,15 @@
 //! Redis flush) and rewritten periodically, so that any drift is bounded in time.
 
 use anyhow::Context;
-use common::availability;
+use common::availability::{self, Settlement};
+use deadpool_postgres::GenericClient;
+use time::OffsetDateTime;
 use tokio::{task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::Deps;
-use crate::storage::inventory;
+use super::{Deps, reservations};
+use crate::storage::{inventory, orders};
 
 /// Rewrites one event's counters from Postgres. Holding the event's counter lock
 /// exclusively, it sees no reservation half-way (they settle Redis before they commit).
@@ -19,6 +21,7 @@ pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
     let terms = inventory::sales_terms(&transaction, event_id)
         .await?
         .with_context(|| format!("event {event_id} has no inventory"))?;
+    settle_abandoned(deps, &transaction, event_id).await?;
     let available = inventory::available_by_tier(&transaction, event_id).await?;
     let held = inventory::places_by_buyer(&transaction, event_id).await?;
     let taken_seats = inventory::taken_seats(&transaction, event_id).await?;
@@ -34,6 +37,35 @@ pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
     };
     availability::reconcile(&deps.redis, event_id, &truth).await?;
     transaction.commit().await?;
+    Ok(())
+}
+
+/// Ends the admissions that reached no order within `pending_timeout`: their publish was
+/// never confirmed and never retried. Should the message turn up after all, it is reserved
+/// like any other (Postgres decides) and the next reconciliation corrects the counters.
+async fn settle_abandoned(
+    deps: &Deps,
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> anyhow::Result<()> {
+    let cutoff = OffsetDateTime::now_utc() - deps.reservations.pending_timeout;
+    let stale = availability::pending_before(&deps.redis, event_id, cutoff).await?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let decided = orders::decided_purchases(client, &stale).await?;
+    let settlements: Vec<(Uuid, Settlement)> = stale
+        .iter()
+        .map(|purchase_id| {
+            let settlement = match decided.get(purchase_id) {
+                Some(state) => reservations::settlement_of_state(state),
+                None => Settlement::GivenBack,
+            };
+            (*purchase_id, settlement)
+        })
+        .collect();
+    tracing::warn!(%event_id, abandoned = stale.len(), "settling admissions that reached no order");
+    availability::settle(&deps.redis, event_id, &settlements).await?;
     Ok(())
 }
 

@@ -103,7 +103,8 @@ pub async fn reserve_batch(
     Ok(())
 }
 
-fn settlement_of_state(state: &str) -> Settlement {
+/// How a purchase already decided in Postgres settles its admission.
+pub(crate) fn settlement_of_state(state: &str) -> Settlement {
     if state == "rejected" {
         Settlement::GivenBack
     } else {
