@@ -212,6 +212,21 @@ pub struct ContactDetails {
     pub notifications: NotificationPreferences,
 }
 
+/// The most accounts one contacts lookup may ask for.
+pub const MAX_CONTACTS_LOOKUP: usize = 500;
+
+/// `POST /internal/v1/contacts/lookup`: the contacts of many accounts in one call.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactsLookupRequest {
+    pub account_ids: Vec<Uuid>,
+}
+
+/// The accounts found (unknown ids are left out).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactsLookup {
+    pub contacts: Vec<ContactDetails>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

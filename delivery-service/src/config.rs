@@ -63,8 +63,8 @@ pub struct DeliveryConfig {
     pub send_interval: Duration,
     /// Longest wait for one send.
     pub send_timeout: Duration,
-    /// Messages handled at once. Notices are not on the purchase path: few at a time leaves
-    /// the cores to the drop itself, and the queue absorbs the burst.
+    /// Messages the broker sends ahead; they are written in batches of up to 100, one
+    /// contacts lookup and one transaction each.
     pub prefetch_count: u16,
 }
 
@@ -108,7 +108,7 @@ impl Config {
                 retry_max_delay: env_seconds("TICKETING_DELIVERY_RETRY_MAX_SECONDS", 600)?,
                 send_interval: env_millis("TICKETING_DELIVERY_SEND_INTERVAL_MS", 500)?,
                 send_timeout: env_seconds("TICKETING_DELIVERY_SEND_TIMEOUT_SECONDS", 15)?,
-                prefetch_count: env_or("TICKETING_DELIVERY_PREFETCH", 4)?,
+                prefetch_count: env_or("TICKETING_DELIVERY_PREFETCH", 200)?,
             },
         })
     }

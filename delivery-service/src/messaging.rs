@@ -1,7 +1,8 @@
 //! The broker side of delivery-service: the order and ticket events buyers are told of.
 
 use common::amqp::{
-    Broker, ConsumerSpec, ExchangeRole, HandlerError, QueueSpec, Topology, decode, spawn_consumer,
+    BatchConsumerSpec, Broker, ExchangeRole, HandlerError, QueueSpec, Topology, decode,
+    spawn_batch_consumer,
 };
 use contracts::{
     Envelope, Message,
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::flows::{
     Deps,
-    notify::{self, Incoming},
+    notify::{self, Arrival, Incoming},
 };
 
 const NOTICES_QUEUE: &str = "delivery.notices";
@@ -32,6 +33,9 @@ pub fn with_queues(topology: Topology) -> Topology {
     )
 }
 
+/// Most messages written in one transaction.
+const MAX_BATCH: usize = 100;
+
 pub fn spawn_consumers(
     deps: &Deps,
     broker: &Broker,
@@ -39,15 +43,17 @@ pub fn spawn_consumers(
 ) -> JoinHandle<()> {
     let deps = deps.clone();
     let prefetch_count = deps.delivery.prefetch_count;
-    spawn_consumer(
+    spawn_batch_consumer(
         broker.clone(),
-        ConsumerSpec {
+        BatchConsumerSpec {
             queue: NOTICES_QUEUE.to_owned(),
             prefetch_count,
+            max_batch: MAX_BATCH,
+            concurrent_batches: 1,
         },
-        move |delivery| {
+        move |deliveries| {
             let deps = deps.clone();
-            async move { handle(&deps, &delivery).await }
+            async move { handle(&deps, &deliveries).await }
         },
         shutdown.clone(),
     )
@@ -57,7 +63,7 @@ fn payload<P: DeserializeOwned>(delivery: &Delivery) -> Result<P, HandlerError> 
     decode::<P>(delivery).map(|envelope: Envelope<P>| envelope.payload)
 }
 
-async fn handle(deps: &Deps, delivery: &Delivery) -> Result<(), HandlerError> {
+fn arrival(delivery: &Delivery) -> Result<Arrival, HandlerError> {
     let incoming = match delivery.routing_key.as_str() {
         OrderReservedV1::TYPE => Incoming::Reserved(payload(delivery)?),
         OrderRejectedV1::TYPE => Incoming::Rejected(payload(delivery)?),
@@ -72,8 +78,28 @@ async fn handle(deps: &Deps, delivery: &Delivery) -> Result<(), HandlerError> {
     };
     let source = serde_json::from_slice(&delivery.data)
         .map_err(|error| HandlerError::Permanent(anyhow::Error::new(error)))?;
-    notify::record(deps, &incoming, source)
-        .await
-        .map(|_| ())
-        .map_err(HandlerError::Transient)
+    Ok(Arrival { incoming, source })
+}
+
+/// One outcome per delivery: a malformed message is refused alone; the rest are written
+/// together, and retried together should that fail.
+async fn handle(deps: &Deps, deliveries: &[Delivery]) -> Vec<Result<(), HandlerError>> {
+    let mut outcomes: Vec<Result<(), HandlerError>> = Vec::with_capacity(deliveries.len());
+    let mut arrivals = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        match arrival(delivery) {
+            Ok(arrival) => {
+                arrivals.push(arrival);
+                outcomes.push(Ok(()));
+            }
+            Err(error) => outcomes.push(Err(error)),
+        }
+    }
+    if let Err(error) = notify::record(deps, &arrivals).await {
+        let error = format!("{error:#}");
+        for outcome in outcomes.iter_mut().filter(|outcome| outcome.is_ok()) {
+            *outcome = Err(HandlerError::Transient(anyhow::anyhow!("{error}")));
+        }
+    }
+    outcomes
 }

@@ -1,11 +1,13 @@
 //! Registering, and reading or changing one's own profile and contacts.
 
-use contracts::accounts::{Account, ContactDetails, RegisterAccountRequest, UpdateProfileRequest};
+use contracts::accounts::{
+    Account, ContactDetails, MAX_CONTACTS_LOOKUP, RegisterAccountRequest, UpdateProfileRequest,
+};
 use uuid::Uuid;
 
 use super::{AccountError, Deps};
 use crate::{
-    domain::{NewAccount, ProfileChange},
+    domain::{FieldErrors, NewAccount, ProfileChange},
     storage::accounts,
 };
 
@@ -42,13 +44,30 @@ pub async fn update_profile(
         .ok_or(AccountError::NotFound)
 }
 
-/// For delivery-service: where and how to reach an account holder.
+/// For delivery-service and ticket-service: where and how to reach account holders.
 pub async fn contact_details(
+    deps: &Deps,
+    account_ids: &[Uuid],
+) -> Result<Vec<ContactDetails>, AccountError> {
+    if account_ids.is_empty() || account_ids.len() > MAX_CONTACTS_LOOKUP {
+        let mut errors = FieldErrors::new();
+        errors.insert(
+            "account_ids".to_owned(),
+            format!("must name 1 to {MAX_CONTACTS_LOOKUP} accounts"),
+        );
+        return Err(AccountError::Invalid(errors));
+    }
+    let client = deps.database.pool().get().await?;
+    Ok(accounts::find_contact_details(&client, account_ids).await?)
+}
+
+/// One account holder's contacts.
+pub async fn contact_details_of(
     deps: &Deps,
     account_id: Uuid,
 ) -> Result<ContactDetails, AccountError> {
-    let client = deps.database.pool().get().await?;
-    accounts::find_contact_details(&client, account_id)
+    contact_details(deps, &[account_id])
         .await?
+        .pop()
         .ok_or(AccountError::NotFound)
 }

@@ -8,7 +8,10 @@ use common::{
     auth::AuthUser,
     http::{ApiError, ApiJson},
 };
-use contracts::accounts::{Account, ContactDetails, RegisterAccountRequest, UpdateProfileRequest};
+use contracts::accounts::{
+    Account, ContactDetails, ContactsLookup, ContactsLookupRequest, RegisterAccountRequest,
+    UpdateProfileRequest,
+};
 use uuid::Uuid;
 
 use super::AppState;
@@ -44,6 +47,14 @@ pub(super) async fn contact_details(
     State(state): State<AppState>,
     Path(account_id): Path<Uuid>,
 ) -> Result<ApiJson<ContactDetails>, ApiError> {
-    let contacts = flows::accounts::contact_details(&state.deps, account_id).await?;
+    let contacts = flows::accounts::contact_details_of(&state.deps, account_id).await?;
     Ok(ApiJson(contacts))
+}
+
+pub(super) async fn look_up_contacts(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<ContactsLookupRequest>,
+) -> Result<ApiJson<ContactsLookup>, ApiError> {
+    let contacts = flows::accounts::contact_details(&state.deps, &request.account_ids).await?;
+    Ok(ApiJson(ContactsLookup { contacts }))
 }

@@ -29,10 +29,15 @@ pub fn routes(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(sessions::jwks))
         .route("/v1/admin/accounts", get(admin::list_accounts))
         .route("/v1/admin/accounts/{id}/role", put(admin::change_role))
-        // Internal: not routed by client-service; delivery-service reads contacts here.
+        // Internal: not routed by client-service; delivery- and ticket-service read contacts
+        // here (delivery-service many at once).
         .route(
             "/internal/v1/accounts/{id}/contacts",
             get(accounts::contact_details),
+        )
+        .route(
+            "/internal/v1/contacts/lookup",
+            post(accounts::look_up_contacts),
         )
         .with_state(state)
 }

@@ -110,10 +110,17 @@ pub async fn find_account_by_id(
 
 pub async fn find_contact_details(
     client: &impl GenericClient,
-    id: Uuid,
-) -> Result<Option<ContactDetails>, tokio_postgres::Error> {
-    Ok(find_account_by_id(client, id)
-        .await?
+    ids: &[Uuid],
+) -> Result<Vec<ContactDetails>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1)"),
+            &[&ids],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(account_from_row)
         .map(|account| ContactDetails {
             account_id: account.id,
             name: account.name,
@@ -121,7 +128,8 @@ pub async fn find_contact_details(
             phone: account.phone,
             locale: account.locale,
             notifications: account.notifications,
-        }))
+        })
+        .collect())
 }
 
 /// Changes the fields present in `change`; `None` when there is no such account.

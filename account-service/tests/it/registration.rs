@@ -169,3 +169,37 @@ async fn delivery_can_look_up_contacts_internally() {
     assert_eq!(contacts["locale"], "en");
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test]
+async fn many_accounts_contacts_come_in_one_lookup() {
+    let accounts = spawn_app().await;
+    let first = accounts.register("first@example.org", "buyer").await;
+    let second = accounts.register("second@example.org", "buyer").await;
+    let unknown = uuid::Uuid::now_v7();
+
+    let found = accounts
+        .post(
+            "/internal/v1/contacts/lookup",
+            &json!({"account_ids": [first["id"], second["id"], unknown]}),
+        )
+        .await;
+    let empty = accounts
+        .post("/internal/v1/contacts/lookup", &json!({"account_ids": []}))
+        .await;
+
+    assert_eq!(found.status(), 200);
+    let found: Value = found.json().await.expect("json");
+    let mut emails: Vec<&str> = found["contacts"]
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .map(|contacts| contacts["email"].as_str().expect("email"))
+        .collect();
+    emails.sort_unstable();
+    assert_eq!(
+        emails,
+        ["first@example.org", "second@example.org"],
+        "unknown ids left out"
+    );
+    assert_eq!(empty.status(), 422);
+}

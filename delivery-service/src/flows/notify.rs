@@ -1,10 +1,10 @@
-//! A message in, notices out: the buyer's contacts decide the channels and the language; one
+//! Messages in, notices out: each buyer's contacts decide the channels and the language; one
 //! row per channel goes into the delivery log (a skipped one too, with why), keyed by the
-//! domain event, so that a redelivered message or a second instance writes nothing new. The
-//! sender does the rest.
+//! domain event, so that a redelivered message or a second instance writes nothing new. A
+//! batch of messages costs one contacts lookup and one transaction. The sender does the rest.
 
 use contracts::{
-    accounts::Locale,
+    accounts::{ContactDetails, Locale},
     notifications::Channel,
     orders::OrderRefundedV1,
     purchases::{OrderExpiredV1, OrderRejectedV1, OrderReservedV1},
@@ -49,19 +49,53 @@ impl Incoming {
     }
 }
 
-/// Writes the notices of `incoming` (`source` is the whole message, kept to dead-letter it
-/// should delivery fail); returns how many rows were new.
-pub async fn record(
-    deps: &Deps,
-    incoming: &Incoming,
-    source: serde_json::Value,
-) -> anyhow::Result<u64> {
-    let account_id = incoming.account_id();
-    let Some(contacts) = deps.contacts.fetch(account_id).await? else {
-        tracing::warn!(%account_id, "no such account; nothing to notify");
+/// A message to tell a buyer of, with the whole message (`source`), kept to dead-letter it
+/// should delivery fail.
+pub struct Arrival {
+    pub incoming: Incoming,
+    pub source: serde_json::Value,
+}
+
+/// Writes the notices of `arrivals`, all in one transaction; returns how many rows were new.
+pub async fn record(deps: &Deps, arrivals: &[Arrival]) -> anyhow::Result<u64> {
+    let mut account_ids: Vec<Uuid> = arrivals
+        .iter()
+        .map(|arrival| arrival.incoming.account_id())
+        .collect();
+    account_ids.sort_unstable();
+    account_ids.dedup();
+    let contacts = deps.contacts.fetch(&account_ids).await?;
+    let mut rows = Vec::with_capacity(arrivals.len() * 2);
+    for arrival in arrivals {
+        let account_id = arrival.incoming.account_id();
+        match contacts.get(&account_id) {
+            Some(contacts) => rows.extend(notifications_of(deps, arrival, contacts)?),
+            None => tracing::warn!(%account_id, "no such account; nothing to notify"),
+        }
+    }
+    if rows.is_empty() {
         return Ok(0);
-    };
-    let notice = incoming.notice(contacts.locale, &deps.delivery.public_url);
+    }
+    let mut client = deps.database.pool().get().await?;
+    let transaction = client.transaction().await?;
+    let inserted = notifications::insert_notifications(&transaction, &rows).await?;
+    transaction.commit().await?;
+    if inserted > 0 {
+        deps.wake_sender.notify_one();
+    }
+    Ok(inserted)
+}
+
+/// The email and the SMS row of one message.
+fn notifications_of(
+    deps: &Deps,
+    arrival: &Arrival,
+    contacts: &ContactDetails,
+) -> anyhow::Result<[NewNotification; 2]> {
+    let account_id = contacts.account_id;
+    let notice = arrival
+        .incoming
+        .notice(contacts.locale, &deps.delivery.public_url);
     let rendered =
         deps.templates
             .render(notice.kind, contacts.locale, &contacts.name, &notice.values)?;
@@ -78,7 +112,7 @@ pub async fn record(
             body_text,
             body_html,
             skip_reason,
-            source_message: source.clone(),
+            source_message: arrival.source.clone(),
         };
     let email_skip = (!contacts.notifications.email).then_some("email notifications are off");
     let sms_skip = if !contacts.notifications.sms {
@@ -88,7 +122,7 @@ pub async fn record(
     } else {
         None
     };
-    let rows = [
+    Ok([
         row(
             Channel::Email,
             Some(contacts.email.clone()),
@@ -103,11 +137,5 @@ pub async fn record(
             rendered.sms.clone(),
             None,
         ),
-    ];
-    let client = deps.database.pool().get().await?;
-    let inserted = notifications::insert_notifications(&client, &rows).await?;
-    if inserted > 0 {
-        deps.wake_sender.notify_one();
-    }
-    Ok(inserted)
+    ])
 }

@@ -22,11 +22,20 @@ pub struct NewNotification {
 }
 
 /// Writes the notifications unless they exist (same key and channel); returns how many
-/// were new.
+/// were new. Meant for a transaction: one statement prepared, one commit for them all.
 pub async fn insert_notifications(
     client: &impl GenericClient,
     notifications: &[NewNotification],
 ) -> Result<u64, tokio_postgres::Error> {
+    let insert = client
+        .prepare_cached(
+            "INSERT INTO notifications (notification_id, notification_key, channel, account_id,
+                                        kind, locale, recipient, subject, body_text, body_html,
+                                        state, last_error, source_message)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (notification_key, channel) DO NOTHING",
+        )
+        .await?;
     let mut inserted = 0;
     for notification in notifications {
         let state = if notification.skip_reason.is_some() {
@@ -36,11 +45,7 @@ pub async fn insert_notifications(
         };
         inserted += client
             .execute(
-                "INSERT INTO notifications (notification_id, notification_key, channel, account_id,
-                                            kind, locale, recipient, subject, body_text, body_html,
-                                            state, last_error, source_message)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                 ON CONFLICT (notification_key, channel) DO NOTHING",
+                &insert,
                 &[
                     &notification.notification_id,
                     &notification.key,

@@ -61,6 +61,38 @@ async fn more_than(office: &PostOffice, mails: &crate::helpers::Mailbox, count: 
 }
 
 #[tokio::test]
+async fn a_burst_of_messages_for_a_few_buyers_is_written_in_batches_each_notice_once() {
+    let port = free_port();
+    let mails = start_smtp(port);
+    let office = spawn_post_office(port).await;
+    let buyers = [
+        office.buyer("b1@example.org", None, "en").await,
+        office.buyer("b2@example.org", None, "ru").await,
+        office.buyer("b3@example.org", None, "en").await,
+    ];
+    let messages: Vec<_> = (0..60).map(|n| rejected(&buyers[n % 3])).collect();
+
+    for message in &messages {
+        office.send(message).await;
+    }
+
+    let all_sent = eventually(Duration::from_secs(20), || async {
+        let log = office.log().await;
+        log.len() == 120
+            && log
+                .iter()
+                .all(|(channel, state, ..)| (channel == "email") == (state == "sent"))
+    })
+    .await;
+    assert!(all_sent, "60 emails sent and 60 SMS skipped (no phone)");
+    assert_eq!(lock(&mails).len(), 60);
+    for buyer in ["b1@example.org", "b2@example.org", "b3@example.org"] {
+        let received = lock(&mails).iter().filter(|(to, _)| to == &[buyer]).count();
+        assert_eq!(received, 20, "{buyer}");
+    }
+}
+
+#[tokio::test]
 async fn a_buyer_gets_one_email_with_the_ticket_links_and_one_sms_and_redelivery_sends_nothing_more()
  {
     let port = free_port();
