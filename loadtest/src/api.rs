@@ -149,24 +149,31 @@ impl Api {
         Ok(status)
     }
 
-    /// The PDF of one of the buyer's tickets of `order_id`, through its download link.
-    pub async fn first_ticket_document(
+    /// Every ticket of the buyer, all pages.
+    pub async fn tickets(&self, token: &str) -> anyhow::Result<Vec<Value>> {
+        let mut tickets = Vec::new();
+        let mut path = "/v1/tickets?limit=100".to_owned();
+        loop {
+            let (status, page) = self.get(Some(token), &path).await?;
+            if status != 200 {
+                bail!("the ticket list answered {status}");
+            }
+            tickets.extend(page["tickets"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/v1/tickets?limit=100&cursor={cursor}"),
+                None => return Ok(tickets),
+            }
+        }
+    }
+
+    /// A ticket's document (only its first bytes when `whole` is false), through its
+    /// download link.
+    pub async fn ticket_document(
         &self,
         token: &str,
-        order_id: Option<Uuid>,
+        ticket_id: &str,
+        whole: bool,
     ) -> anyhow::Result<Vec<u8>> {
-        let (_, page) = self.get(Some(token), "/v1/tickets?limit=100").await?;
-        let order = order_id.map(|id| id.to_string()).unwrap_or_default();
-        let ticket_id = page["tickets"]
-            .as_array()
-            .and_then(|tickets| {
-                tickets
-                    .iter()
-                    .find(|ticket| ticket["order_id"].as_str() == Some(order.as_str()))
-            })
-            .and_then(|ticket| ticket["ticket_id"].as_str())
-            .context("no ticket of the order")?
-            .to_owned();
         let redirect = self
             .no_redirects
             .get(self.url(&format!("/v1/tickets/{ticket_id}/document")))
@@ -182,7 +189,11 @@ impl Api {
             .and_then(|value| value.to_str().ok())
             .context("a 302 without a link")?
             .to_owned();
-        let document = self.no_redirects.get(link).send().await?;
+        let mut request = self.no_redirects.get(link);
+        if !whole {
+            request = request.header("range", "bytes=0-4");
+        }
+        let document = request.send().await?;
         if !document.status().is_success() {
             bail!("the store answered {}", document.status());
         }

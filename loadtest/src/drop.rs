@@ -6,7 +6,7 @@
 //! the invariants are audited, through the API and, given their URLs, the databases.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     path::PathBuf,
     sync::{
         Arc, Mutex,
@@ -62,7 +62,8 @@ pub struct EventArgs {
     /// Payments offered per second (buyers pay over minutes, not all at the drop).
     #[arg(long, default_value_t = 200)]
     pub pay_rps: u32,
-    /// Ticket documents fetched (through their download links) after the payments.
+    /// Ticket documents downloaded whole (through their download links) after the payments;
+    /// of every other valid ticket the first bytes are fetched from the store.
     #[arg(long, default_value_t = 20)]
     pub ticket_samples: usize,
     /// Read-only connection string of order-service's database, for the deep audit
@@ -607,23 +608,71 @@ async fn tickets(
         format!("{issued} of {} ticketed", paid.len()),
     );
 
-    let mut fetched = 0;
-    let mut failed = Vec::new();
-    for payment in paid.iter().take(args.ticket_samples) {
-        let token = &scenario.buyers[payment.decision.accepted.buyer];
-        match api
-            .first_ticket_document(token, payment.decision.order_id)
-            .await
-        {
-            Ok(bytes) if bytes.starts_with(b"%PDF-") => fetched += 1,
-            Ok(_) => failed.push("not a PDF".to_owned()),
+    let paid_orders: HashSet<String> = paid
+        .iter()
+        .filter_map(|payment| payment.decision.order_id)
+        .map(|order_id| order_id.to_string())
+        .collect();
+    let buyers: BTreeSet<usize> = paid
+        .iter()
+        .map(|payment| payment.decision.accepted.buyer)
+        .collect();
+    let listed: Vec<anyhow::Result<Vec<(usize, String)>>> = stream::iter(buyers)
+        .map(|buyer| {
+            let paid_orders = &paid_orders;
+            async move {
+                let tickets = api.tickets(&scenario.buyers[buyer]).await?;
+                Ok(tickets
+                    .iter()
+                    .filter(|ticket| {
+                        ticket["state"] == "valid"
+                            && ticket["order_id"]
+                                .as_str()
+                                .is_some_and(|order| paid_orders.contains(order))
+                    })
+                    .filter_map(|ticket| ticket["ticket_id"].as_str())
+                    .map(|ticket_id| (buyer, ticket_id.to_owned()))
+                    .collect())
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut failed: Vec<String> = Vec::new();
+    let mut valid = Vec::new();
+    for buyer_tickets in listed {
+        match buyer_tickets {
+            Ok(tickets) => valid.extend(tickets),
             Err(error) => failed.push(format!("{error:#}")),
         }
     }
+    let samples = args.ticket_samples;
+    let fetched: Vec<Result<(), String>> = stream::iter(valid.iter().enumerate())
+        .map(|(index, (buyer, ticket_id))| async move {
+            let whole = index < samples;
+            match api
+                .ticket_document(&scenario.buyers[*buyer], ticket_id, whole)
+                .await
+            {
+                Ok(bytes) if bytes.starts_with(b"%PDF-") => Ok(()),
+                Ok(_) => Err(format!("{ticket_id}: not a PDF")),
+                Err(error) => Err(format!("{ticket_id}: {error:#}")),
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let stored = fetched.iter().filter(|outcome| outcome.is_ok()).count();
+    failed.extend(fetched.into_iter().filter_map(Result::err));
+    failed.truncate(5);
     report.check(
-        "sampled ticket documents download as PDF",
-        failed.is_empty(),
-        format!("{fetched} fetched; failures: {failed:?}"),
+        "every valid ticket's document is in the store (S3)",
+        failed.is_empty() && stored == valid.len(),
+        format!(
+            "{stored} of {} fetched through their links ({} whole, the rest their first bytes); failures: {failed:?}",
+            valid.len(),
+            samples.min(valid.len())
+        ),
     );
 }
 

@@ -11,7 +11,10 @@ use std::{
 };
 
 use anyhow::Context;
-use contracts::{accounts::ContactDetails, events::EventPlaces};
+use contracts::{
+    accounts::{ContactsLookup, ContactsLookupRequest},
+    events::EventPlaces,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -143,13 +146,13 @@ impl Directory {
         {
             return Ok(name.clone());
         }
-        let url = format!(
-            "{}/internal/v1/accounts/{account_id}/contacts",
-            self.account_url
-        );
-        let contacts: ContactDetails = self
+        let url = format!("{}/internal/v1/contacts/lookup", self.account_url);
+        let lookup: ContactsLookup = self
             .http
-            .get(url)
+            .post(url)
+            .json(&ContactsLookupRequest {
+                account_ids: vec![account_id],
+            })
             .send()
             .await
             .context("asking account-service")?
@@ -158,6 +161,11 @@ impl Directory {
             .json()
             .await
             .context("reading account-service's contacts")?;
+        let contacts = lookup
+            .contacts
+            .into_iter()
+            .next()
+            .with_context(|| format!("no account {account_id}"))?;
         let mut names = lock(&self.names);
         if names.len() > MAX_NAMES {
             names.retain(|_, (fetched, _)| fetched.elapsed() < KEPT_FOR / 2);

@@ -60,14 +60,3 @@ pub async fn contact_details(
     let client = deps.database.pool().get().await?;
     Ok(accounts::find_contact_details(&client, account_ids).await?)
 }
-
-/// One account holder's contacts.
-pub async fn contact_details_of(
-    deps: &Deps,
-    account_id: Uuid,
-) -> Result<ContactDetails, AccountError> {
-    contact_details(deps, &[account_id])
-        .await?
-        .pop()
-        .ok_or(AccountError::NotFound)
-}

@@ -1,18 +1,13 @@
 //! Registration, the caller's own profile, and the internal contact lookup.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use common::{
     auth::AuthUser,
     http::{ApiError, ApiJson},
 };
 use contracts::accounts::{
-    Account, ContactDetails, ContactsLookup, ContactsLookupRequest, RegisterAccountRequest,
-    UpdateProfileRequest,
+    Account, ContactsLookup, ContactsLookupRequest, RegisterAccountRequest, UpdateProfileRequest,
 };
-use uuid::Uuid;
 
 use super::AppState;
 use crate::flows;
@@ -41,14 +36,6 @@ pub(super) async fn update_me(
 ) -> Result<ApiJson<Account>, ApiError> {
     let account = flows::accounts::update_profile(&state.deps, user.id, request).await?;
     Ok(ApiJson(account))
-}
-
-pub(super) async fn contact_details(
-    State(state): State<AppState>,
-    Path(account_id): Path<Uuid>,
-) -> Result<ApiJson<ContactDetails>, ApiError> {
-    let contacts = flows::accounts::contact_details_of(&state.deps, account_id).await?;
-    Ok(ApiJson(contacts))
 }
 
 pub(super) async fn look_up_contacts(

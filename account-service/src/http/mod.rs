@@ -30,11 +30,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/admin/accounts", get(admin::list_accounts))
         .route("/v1/admin/accounts/{id}/role", put(admin::change_role))
         // Internal: not routed by client-service; delivery- and ticket-service read contacts
-        // here (delivery-service many at once).
-        .route(
-            "/internal/v1/accounts/{id}/contacts",
-            get(accounts::contact_details),
-        )
+        // here, many accounts per call.
         .route(
             "/internal/v1/contacts/lookup",
             post(accounts::look_up_contacts),

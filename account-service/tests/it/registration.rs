@@ -145,32 +145,6 @@ async fn the_profile_is_read_and_patched_including_notification_preferences() {
 }
 
 #[tokio::test]
-async fn delivery_can_look_up_contacts_internally() {
-    let accounts = spawn_app().await;
-    let account = accounts.register("ops@example.org", "buyer").await;
-    let id = account["id"].as_str().expect("id");
-
-    let contacts: Value = accounts
-        .app
-        .get(&format!("/internal/v1/accounts/{id}/contacts"))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let unknown = accounts
-        .app
-        .get(&format!(
-            "/internal/v1/accounts/{}/contacts",
-            uuid::Uuid::now_v7()
-        ))
-        .await;
-
-    assert_eq!(contacts["email"], "ops@example.org");
-    assert_eq!(contacts["locale"], "en");
-    assert_eq!(unknown.status(), 404);
-}
-
-#[tokio::test]
 async fn many_accounts_contacts_come_in_one_lookup() {
     let accounts = spawn_app().await;
     let first = accounts.register("first@example.org", "buyer").await;

@@ -11,6 +11,7 @@ use axum::{
     middleware,
     response::{IntoResponse, Response},
     routing::get,
+    serve::ListenerExt,
 };
 use contracts::{ErrorCode, ops::ReadinessStatus};
 use prometheus_client::registry::Registry;
@@ -92,6 +93,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Connect info lets handlers see the peer address (login throttling per address).
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Request/answer traffic: Nagle's algorithm must not hold a streamed answer's body (the
+    // gateway's proxied answers) behind its headers until the peer's delayed ACK.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
