@@ -49,7 +49,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         .redis(&deps.redis);
     let router = common::http::router(
         http::routes(AppState {
-            deps,
+            deps: Arc::new(deps),
             authenticator,
         }),
         readiness,

@@ -61,7 +61,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         republish_after: config.amqp.publish_confirm_timeout + Duration::from_secs(1),
     };
     let state = AppState {
-        deps: deps.clone(),
+        deps: Arc::new(deps.clone()),
         authenticator: Authenticator::remote(&config.tokens),
     };
     let router = common::http::router(

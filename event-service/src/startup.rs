@@ -1,5 +1,7 @@
 //! Builds event-service from its configuration: the same `build` serves `main` and the tests.
 
+use std::sync::Arc;
+
 use common::{
     amqp::{Broker, OutboxSignal, Topology, spawn_relay},
     app::App,
@@ -43,7 +45,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let outbox = OutboxSignal::default();
     let orders = OrderInventory::new(&config.order_url)?;
     let state = AppState {
-        deps: Deps {
+        deps: Arc::new(Deps {
             database: database.clone(),
             redis: redis.clone(),
             outbox: outbox.clone(),
@@ -54,7 +56,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
                 shutdown.clone(),
             ),
             orders,
-        },
+        }),
         authenticator: Authenticator::remote(&config.tokens),
     };
     let router = common::http::router(

@@ -60,7 +60,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     };
     let router = common::http::router(
         http::routes(AppState {
-            deps: deps.clone(),
+            deps: Arc::new(deps.clone()),
             authenticator: Authenticator::remote(&config.tokens),
         }),
         readiness,
