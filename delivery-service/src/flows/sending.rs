@@ -23,7 +23,8 @@ use crate::{
     storage::notifications::{self, Due},
 };
 
-const BATCH: i64 = 32;
+/// Notifications claimed and sent at once per sender round.
+const BATCH: i64 = 100;
 
 /// Sends due notifications until `shutdown`.
 pub fn spawn_sender(deps: Deps, shutdown: CancellationToken) -> JoinHandle<()> {
@@ -58,11 +59,12 @@ pub async fn send_due(deps: &Deps) -> anyhow::Result<usize> {
         return Ok(0);
     }
     let outcomes = join_all(due.iter().map(|notification| send(deps, notification))).await;
+    let mut sent = Vec::with_capacity(due.len());
     for (notification, outcome) in due.iter().zip(outcomes) {
         let attempts = notification.attempts + 1;
         let id = notification.notification_id;
         match outcome {
-            Ok(()) => notifications::mark_sent(&transaction, id, attempts).await?,
+            Ok(()) => sent.push(id),
             Err(SendError::Transient(error))
                 if u32::try_from(attempts).unwrap_or(u32::MAX) < deps.delivery.max_attempts =>
             {
@@ -83,6 +85,7 @@ pub async fn send_due(deps: &Deps) -> anyhow::Result<usize> {
             }
         }
     }
+    notifications::mark_sent(&transaction, &sent).await?;
     transaction.commit().await?;
     Ok(due.len())
 }

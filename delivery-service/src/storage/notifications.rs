@@ -21,50 +21,57 @@ pub struct NewNotification {
     pub source_message: serde_json::Value,
 }
 
-/// Writes the notifications unless they exist (same key and channel); returns how many
-/// were new. Meant for a transaction: one statement prepared, one commit for them all.
+/// Writes the notifications unless they exist (same key and channel), in one statement
+/// whatever their number; returns how many were new.
 pub async fn insert_notifications(
     client: &impl GenericClient,
     notifications: &[NewNotification],
 ) -> Result<u64, tokio_postgres::Error> {
-    let insert = client
-        .prepare_cached(
+    if notifications.is_empty() {
+        return Ok(0);
+    }
+    let column = |value: fn(&NewNotification) -> Option<String>| -> Vec<Option<String>> {
+        notifications.iter().map(value).collect()
+    };
+    let ids: Vec<Uuid> = notifications.iter().map(|n| n.notification_id).collect();
+    let accounts: Vec<Uuid> = notifications.iter().map(|n| n.account_id).collect();
+    let sources: Vec<&serde_json::Value> =
+        notifications.iter().map(|n| &n.source_message).collect();
+    client
+        .execute(
             "INSERT INTO notifications (notification_id, notification_key, channel, account_id,
                                         kind, locale, recipient, subject, body_text, body_html,
                                         state, last_error, source_message)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[],
+                                  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                                  $11::text[], $12::text[], $13::jsonb[])
              ON CONFLICT (notification_key, channel) DO NOTHING",
+            &[
+                &ids,
+                &column(|n| Some(n.key.clone())),
+                &column(|n| Some(n.channel.as_str().to_owned())),
+                &accounts,
+                &column(|n| Some(n.kind.to_owned())),
+                &column(|n| Some(n.locale.to_owned())),
+                &column(|n| n.recipient.clone()),
+                &column(|n| Some(n.subject.clone())),
+                &column(|n| Some(n.body_text.clone())),
+                &column(|n| n.body_html.clone()),
+                &column(|n| {
+                    Some(
+                        if n.skip_reason.is_some() {
+                            "skipped"
+                        } else {
+                            "pending"
+                        }
+                        .to_owned(),
+                    )
+                }),
+                &column(|n| n.skip_reason.map(str::to_owned)),
+                &sources,
+            ],
         )
-        .await?;
-    let mut inserted = 0;
-    for notification in notifications {
-        let state = if notification.skip_reason.is_some() {
-            "skipped"
-        } else {
-            "pending"
-        };
-        inserted += client
-            .execute(
-                &insert,
-                &[
-                    &notification.notification_id,
-                    &notification.key,
-                    &notification.channel.as_str(),
-                    &notification.account_id,
-                    &notification.kind,
-                    &notification.locale,
-                    &notification.recipient,
-                    &notification.subject,
-                    &notification.body_text,
-                    &notification.body_html,
-                    &state,
-                    &notification.skip_reason,
-                    &notification.source_message,
-                ],
-            )
-            .await?;
-    }
-    Ok(inserted)
+        .await
 }
 
 /// A notification due to be sent, locked by the claiming transaction.
@@ -114,17 +121,20 @@ pub async fn claim_due(
         .collect())
 }
 
+/// Marks the claimed notifications sent, one statement for them all.
 pub async fn mark_sent(
     client: &impl GenericClient,
-    notification_id: Uuid,
-    attempts: i32,
+    notification_ids: &[Uuid],
 ) -> Result<(), tokio_postgres::Error> {
+    if notification_ids.is_empty() {
+        return Ok(());
+    }
     client
         .execute(
-            "UPDATE notifications SET state = 'sent', sent_at = now(), attempts = $2,
+            "UPDATE notifications SET state = 'sent', sent_at = now(), attempts = attempts + 1,
                     last_error = NULL
-             WHERE notification_id = $1",
-            &[&notification_id, &attempts],
+             WHERE notification_id = ANY($1)",
+            &[&notification_ids],
         )
         .await?;
     Ok(())
