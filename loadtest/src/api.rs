@@ -105,6 +105,23 @@ impl Api {
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
+    /// Opens `count` keep-alive connections to the target (as many requests to `/healthz` at
+    /// once) and leaves them in the pool; answers how many requests succeeded.
+    pub async fn open_connections(&self, count: usize) -> usize {
+        // Each body is read to its end, or the connection would be closed, not pooled.
+        let requests = (0..count).map(|_| async {
+            let response = self.http.get(self.url("/healthz")).send().await?;
+            let ok = response.status().is_success();
+            response.bytes().await?;
+            Ok::<bool, reqwest::Error>(ok)
+        });
+        futures::future::join_all(requests)
+            .await
+            .into_iter()
+            .filter(|answer| matches!(answer, Ok(true)))
+            .count()
+    }
+
     /// `POST /v1/purchases`: the status code only (the body is read to reuse the connection).
     pub async fn purchase(&self, token: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
         let response = self

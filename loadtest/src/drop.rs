@@ -53,6 +53,10 @@ pub struct EventArgs {
     /// Requests in flight at most; beyond it a due request counts as failed (status 0).
     #[arg(long, default_value_t = 20_000)]
     pub max_in_flight: usize,
+    /// Connections opened to the target before the drop, as buyers waiting on the sales page
+    /// have theirs: the drop then measures the intake, not TCP set-up. 0 opens none ahead.
+    #[arg(long, default_value_t = 512)]
+    pub connections: usize,
     /// Share of reserved holds that are paid (the rest are left to expire).
     #[arg(long, default_value_t = 0.8)]
     pub pay_share: f64,
@@ -286,6 +290,13 @@ async fn storm(
     read_share: f64,
     report: &mut Report,
 ) -> Vec<Accepted> {
+    let opened = api.open_connections(args.connections).await;
+    if opened < args.connections {
+        println!(
+            "opened {opened} of {} connections before the drop",
+            args.connections
+        );
+    }
     let wait = scenario.sales_open_at - OffsetDateTime::now_utc();
     if wait.is_positive() {
         tokio::time::sleep(wait.unsigned_abs()).await;
