@@ -708,3 +708,27 @@ async fn events_on_different_purchase_queues_are_each_served() {
         assert_eq!(status["status"], "reserved", "{status}");
     }
 }
+
+#[tokio::test]
+async fn a_purchase_is_answered_503_and_changes_nothing_when_redis_cannot_be_reached() {
+    let mut pipeline = spawn_pipeline().await;
+    let (event, tier_id) = pipeline.standing_event(10, 4).await;
+    pipeline
+        .add_gateway(|config| config.redis.url = Secret::new("redis://127.0.0.1:1".to_owned()))
+        .await;
+    let token = pipeline.buyer(Uuid::now_v7());
+    let body = tier_body(event.event_id, tier_id, 2);
+
+    let unanswered = pipeline.purchase(1, &token, "k", &body).await;
+    assert_eq!(unanswered.status, 503, "{:?}", unanswered.body);
+    assert_eq!(unanswered.retry_after.as_deref(), Some("1"));
+    assert_eq!(unanswered.body["type"], "/problems/unavailable");
+    let (counter, truth) = pipeline.counter_and_truth(event.event_id, tier_id).await;
+    assert_eq!((counter, truth), (10, 10), "nothing was taken");
+
+    let retried = pipeline.purchase(0, &token, "k", &body).await;
+    assert_eq!(retried.status, 202, "{:?}", retried.body);
+    pipeline.wait_until_decided(&[accepted_id(&retried)]).await;
+    let (counter, truth) = pipeline.counter_and_truth(event.event_id, tier_id).await;
+    assert_eq!((counter, truth), (8, 8));
+}
