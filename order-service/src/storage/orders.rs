@@ -241,7 +241,8 @@ pub async fn insert_orders(
                           AS c (order_id, place_id, tier_id, price_minor)
              ), held AS (
                  UPDATE places p SET state = 'held', order_id = c.order_id
-                 FROM claims c WHERE p.event_id = $1 AND p.place_id = c.place_id
+                 FROM claims c
+                 WHERE p.event_id = $1 AND p.place_id = ANY($3) AND p.place_id = c.place_id
              )
              INSERT INTO order_places (order_id, event_id, place_id, tier_id, price_minor)
              SELECT order_id, $1, place_id, tier_id, price_minor FROM claims",
