@@ -68,5 +68,31 @@ pub enum PurchaseError {
         retry_after_seconds: u64,
     },
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// Every failure a flow passes on with `?` comes through here. Redis unreachable or too slow
+/// to answer is an overload or an outage, not a fault of the request: the client is told to
+/// retry. Whether a purchase's admission ran is then not known, and the retry with the same
+/// key finds out (a key left `admitted` is published by the repeat, one never claimed is
+/// admitted afresh).
+impl From<anyhow::Error> for PurchaseError {
+    fn from(error: anyhow::Error) -> Self {
+        match error.downcast_ref::<redis::RedisError>() {
+            Some(cause)
+                if cause.is_timeout()
+                    || cause.is_io_error()
+                    || cause.is_connection_refusal()
+                    || cause.is_connection_dropped() =>
+            {
+                tracing::warn!(error = %cause, "Redis did not answer");
+                PurchaseError::Unavailable {
+                    reason: "purchases cannot be checked right now; retry, with the same \
+                             Idempotency-Key for a purchase request",
+                    retry_after_seconds: 1,
+                }
+            }
+            _ => PurchaseError::Internal(error),
+        }
+    }
 }

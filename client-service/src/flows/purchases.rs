@@ -53,10 +53,7 @@ pub async fn request_purchase(
         selection: &selection,
         now: OffsetDateTime::now_utc(),
     };
-    let outcome = admission::admit(&deps.redis, &candidate)
-        .await
-        .map_err(unanswered)?;
-    match outcome {
+    match admission::admit(&deps.redis, &candidate).await? {
         Outcome::Repeat(claim) => repeat(deps, &candidate, claim).await,
         Outcome::Decided(Admission::Admitted) => {
             queue(deps, &candidate, candidate.purchase_id, candidate.now).await
@@ -124,29 +121,6 @@ async fn queue(
         purchase_id,
         status: PurchaseStatus::Queued,
     })
-}
-
-/// Redis could not be reached or did not answer in time: an overload or an outage, not a
-/// fault of the request, so the client is told to retry. Whether the admission ran is not
-/// known, and the retry with the same key finds out: a key left `admitted` is published by
-/// the repeat, one never claimed is admitted afresh.
-fn unanswered(error: anyhow::Error) -> PurchaseError {
-    match error.downcast_ref::<redis::RedisError>() {
-        Some(cause)
-            if cause.is_timeout()
-                || cause.is_io_error()
-                || cause.is_connection_refusal()
-                || cause.is_connection_dropped() =>
-        {
-            tracing::warn!(error = %cause, "admission unanswered");
-            PurchaseError::Unavailable {
-                reason: "the purchase could not be checked in time; retry with the same \
-                         Idempotency-Key",
-                retry_after_seconds: 1,
-            }
-        }
-        _ => PurchaseError::Internal(error),
-    }
 }
 
 /// A refusal as the buyer is told it.

@@ -30,11 +30,12 @@ pub async fn insert_notifications(
     if notifications.is_empty() {
         return Ok(0);
     }
-    let column = |value: fn(&NewNotification) -> Option<String>| -> Vec<Option<String>> {
+    let uuids = |value: fn(&NewNotification) -> Uuid| -> Vec<Uuid> {
         notifications.iter().map(value).collect()
     };
-    let ids: Vec<Uuid> = notifications.iter().map(|n| n.notification_id).collect();
-    let accounts: Vec<Uuid> = notifications.iter().map(|n| n.account_id).collect();
+    let texts = |value: fn(&NewNotification) -> Option<&str>| -> Vec<Option<&str>> {
+        notifications.iter().map(value).collect()
+    };
     let sources: Vec<&serde_json::Value> =
         notifications.iter().map(|n| &n.source_message).collect();
     client
@@ -47,27 +48,24 @@ pub async fn insert_notifications(
                                   $11::text[], $12::text[], $13::jsonb[])
              ON CONFLICT (notification_key, channel) DO NOTHING",
             &[
-                &ids,
-                &column(|n| Some(n.key.clone())),
-                &column(|n| Some(n.channel.as_str().to_owned())),
-                &accounts,
-                &column(|n| Some(n.kind.to_owned())),
-                &column(|n| Some(n.locale.to_owned())),
-                &column(|n| n.recipient.clone()),
-                &column(|n| Some(n.subject.clone())),
-                &column(|n| Some(n.body_text.clone())),
-                &column(|n| n.body_html.clone()),
-                &column(|n| {
-                    Some(
-                        if n.skip_reason.is_some() {
-                            "skipped"
-                        } else {
-                            "pending"
-                        }
-                        .to_owned(),
-                    )
+                &uuids(|n| n.notification_id),
+                &texts(|n| Some(&n.key)),
+                &texts(|n| Some(n.channel.as_str())),
+                &uuids(|n| n.account_id),
+                &texts(|n| Some(n.kind)),
+                &texts(|n| Some(n.locale)),
+                &texts(|n| n.recipient.as_deref()),
+                &texts(|n| Some(&n.subject)),
+                &texts(|n| Some(&n.body_text)),
+                &texts(|n| n.body_html.as_deref()),
+                &texts(|n| {
+                    Some(if n.skip_reason.is_some() {
+                        "skipped"
+                    } else {
+                        "pending"
+                    })
                 }),
-                &column(|n| n.skip_reason.map(str::to_owned)),
+                &texts(|n| n.skip_reason),
                 &sources,
             ],
         )
