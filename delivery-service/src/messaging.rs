@@ -2,7 +2,7 @@
 
 use common::amqp::{
     BatchConsumerSpec, Broker, ExchangeRole, HandlerError, QueueSpec, Topology, decode,
-    spawn_batch_consumer,
+    handle_together, spawn_batch_consumer,
 };
 use contracts::{
     Envelope, Message,
@@ -81,25 +81,11 @@ fn arrival(delivery: &Delivery) -> Result<Arrival, HandlerError> {
     Ok(Arrival { incoming, source })
 }
 
-/// One outcome per delivery: a malformed message is refused alone; the rest are written
-/// together, and retried together should that fail.
+/// A malformed message is refused alone; the rest are written together, and retried together
+/// should that fail.
 async fn handle(deps: &Deps, deliveries: &[Delivery]) -> Vec<Result<(), HandlerError>> {
-    let mut outcomes: Vec<Result<(), HandlerError>> = Vec::with_capacity(deliveries.len());
-    let mut arrivals = Vec::with_capacity(deliveries.len());
-    for delivery in deliveries {
-        match arrival(delivery) {
-            Ok(arrival) => {
-                arrivals.push(arrival);
-                outcomes.push(Ok(()));
-            }
-            Err(error) => outcomes.push(Err(error)),
-        }
-    }
-    if let Err(error) = notify::record(deps, &arrivals).await {
-        let error = format!("{error:#}");
-        for outcome in outcomes.iter_mut().filter(|outcome| outcome.is_ok()) {
-            *outcome = Err(HandlerError::Transient(anyhow::anyhow!("{error}")));
-        }
-    }
-    outcomes
+    handle_together(deliveries, arrival, |arrivals| async move {
+        notify::record(deps, &arrivals).await.map(|_| ())
+    })
+    .await
 }

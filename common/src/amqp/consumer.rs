@@ -5,7 +5,13 @@
 //! The consumer comes back by itself after the connection is remade, and on shutdown it stops
 //! taking messages and lets the ones in hand finish.
 
-use std::sync::Arc;
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use futures::{StreamExt, future::BoxFuture};
 use lapin::{
@@ -36,6 +42,37 @@ pub enum HandlerError {
 pub fn decode<P: DeserializeOwned>(delivery: &Delivery) -> Result<Envelope<P>, HandlerError> {
     serde_json::from_slice(&delivery.data)
         .map_err(|error| HandlerError::Permanent(anyhow::Error::new(error).context("decoding")))
+}
+
+/// The outcomes of a batch handled as one: a message `read` cannot make sense of fails alone
+/// (as `read` says); the others are handed to `handle` together and share its outcome (a
+/// failure is transient: they are delivered again together).
+pub async fn handle_together<T, Fut>(
+    deliveries: &[Delivery],
+    read: impl Fn(&Delivery) -> Result<T, HandlerError>,
+    handle: impl FnOnce(Vec<T>) -> Fut,
+) -> Vec<Result<(), HandlerError>>
+where
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut outcomes = Vec::with_capacity(deliveries.len());
+    let mut readable = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        match read(delivery) {
+            Ok(item) => {
+                readable.push(item);
+                outcomes.push(Ok(()));
+            }
+            Err(error) => outcomes.push(Err(error)),
+        }
+    }
+    if let Err(error) = handle(readable).await {
+        let error = format!("{error:#}");
+        for outcome in outcomes.iter_mut().filter(|outcome| outcome.is_ok()) {
+            *outcome = Err(HandlerError::Transient(anyhow::anyhow!("{error}")));
+        }
+    }
+    outcomes
 }
 
 type BatchHandler =
@@ -94,9 +131,10 @@ where
 }
 
 /// Starts consuming `spec.queue` in batches: the handler gets the deliveries that are ready
-/// (at most `max_batch`) and answers one outcome per delivery, in order. Each delivery is
+/// (at most `max_batch`) and answers one outcome per delivery, in order. Deliveries are
 /// settled after the handler returned, so a batch committed in one transaction is acked only
-/// after its commit.
+/// after its commit: failures one by one, successes with one multiple ack once every older
+/// batch is settled too.
 pub fn spawn_batch_consumer<F, Fut>(
     broker: Broker,
     spec: BatchConsumerSpec,
@@ -162,19 +200,102 @@ async fn consume(
                 .ok()
         })
         .ready_chunks(spec.max_batch.max(1));
+    // A message handled alone is acked alone: a slow one must not hold the others' prefetch.
+    let acks = AckWindow::default();
+    let coalesce = spec.max_batch > 1;
     deliveries
-        .for_each_concurrent(spec.concurrent_batches.max(1), |batch| async move {
-            let ackers: Vec<Acker> = batch
-                .iter()
-                .map(|delivery| delivery.acker.clone())
-                .collect();
-            let outcomes = handler(batch).await;
-            for (acker, outcome) in ackers.iter().zip(outcomes) {
-                settle(acker, outcome).await;
+        .for_each_concurrent(spec.concurrent_batches.max(1), |batch| {
+            // Taken here, in delivery order, before the batch runs beside the others.
+            let slot = coalesce.then(|| acks.open());
+            let acks = &acks;
+            async move {
+                let ackers: Vec<Acker> = batch
+                    .iter()
+                    .map(|delivery| delivery.acker.clone())
+                    .collect();
+                let outcomes = handler(batch).await;
+                if let Some(slot) = slot {
+                    settle_batch(acks, slot, ackers, outcomes).await;
+                } else {
+                    for (acker, outcome) in ackers.iter().zip(outcomes) {
+                        settle(acker, outcome).await;
+                    }
+                }
             }
         })
         .await;
     Ok(())
+}
+
+/// The batches in flight on one channel, in delivery order. Acking each message is a frame
+/// and, on a quorum queue, a log entry; one multiple ack settles a whole batch. A multiple ack
+/// also covers every older delivery, so a batch that finishes before an older one is left to
+/// that one's ack.
+#[derive(Default)]
+struct AckWindow {
+    /// Batch number -> `None` while it runs, then the acker of its last successful delivery.
+    batches: std::sync::Mutex<BTreeMap<u64, Option<Option<Acker>>>>,
+    opened: AtomicU64,
+    /// Held from deciding an ack to sending it: acks leave in the order they were decided, so
+    /// no multiple ack names a tag that a later one already covered.
+    sending: tokio::sync::Mutex<()>,
+}
+
+impl AckWindow {
+    /// Registers a batch; called in delivery order.
+    fn open(&self) -> u64 {
+        let batch = self.opened.fetch_add(1, Ordering::Relaxed);
+        lock(&self.batches).insert(batch, None);
+        batch
+    }
+
+    /// Marks `batch` finished; acks it and every finished batch after it once no older batch
+    /// is still running.
+    async fn finish(&self, batch: u64, last_success: Option<Acker>) {
+        let _sending = self.sending.lock().await;
+        let ack = {
+            let mut batches = lock(&self.batches);
+            batches.insert(batch, Some(last_success));
+            let mut ack = None;
+            while let Some(entry) = batches.first_entry() {
+                let Some(last) = entry.get() else { break };
+                ack = last.clone().or(ack);
+                entry.remove();
+            }
+            ack
+        };
+        if let Some(acker) = ack
+            && let Err(error) = acker.ack(BasicAckOptions { multiple: true }).await
+        {
+            // The channel is gone; the broker redelivers, and handlers are idempotent.
+            tracing::warn!(%error, "cannot ack a batch");
+        }
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Failures are settled one by one at once (requeued or dead-lettered); the successes with
+/// the window's multiple ack.
+async fn settle_batch(
+    acks: &AckWindow,
+    batch: u64,
+    ackers: Vec<Acker>,
+    outcomes: Vec<Result<(), HandlerError>>,
+) {
+    let mut last_success = None;
+    for (acker, outcome) in ackers.into_iter().zip(outcomes) {
+        if outcome.is_ok() {
+            last_success = Some(acker);
+        } else {
+            settle(&acker, outcome).await;
+        }
+    }
+    acks.finish(batch, last_success).await;
 }
 
 async fn settle(acker: &Acker, outcome: Result<(), HandlerError>) {

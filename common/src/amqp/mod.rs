@@ -8,7 +8,8 @@ pub mod topology;
 
 pub use broker::{Broker, OutgoingMessage, PublishError};
 pub use consumer::{
-    BatchConsumerSpec, ConsumerSpec, HandlerError, decode, spawn_batch_consumer, spawn_consumer,
+    BatchConsumerSpec, ConsumerSpec, HandlerError, decode, handle_together, spawn_batch_consumer,
+    spawn_consumer,
 };
 pub use outbox::{OutboxSignal, spawn_relay};
 pub use topology::{ExchangeRole, QueueSpec, Topology};

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use common::{
     amqp::{
-        Broker, ConsumerSpec, ExchangeRole, HandlerError, OutgoingMessage, QueueSpec, Topology,
-        decode, spawn_consumer,
+        BatchConsumerSpec, Broker, ConsumerSpec, ExchangeRole, HandlerError, OutgoingMessage,
+        QueueSpec, Topology, decode, spawn_batch_consumer, spawn_consumer,
     },
     config::AmqpConfig,
     test_support::{TestContext, eventually, queue_depth},
@@ -146,6 +146,92 @@ async fn a_malformed_message_is_dead_lettered_without_blocking_the_next_one() {
         .await,
         "the malformed message is in the dead-letter queue"
     );
+}
+
+#[tokio::test]
+async fn batches_finishing_out_of_order_are_all_acked_once_and_failures_settled_alone() {
+    let context = TestContext::new();
+    let (broker, shutdown) = start(&context, context.amqp()).await;
+    let handled = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u32>::new()));
+    let seen = handled.clone();
+    let consumer = spawn_batch_consumer(
+        broker.clone(),
+        BatchConsumerSpec {
+            queue: "probes".to_owned(),
+            prefetch_count: 40,
+            max_batch: 5,
+            concurrent_batches: 4,
+        },
+        move |deliveries| {
+            let seen = seen.clone();
+            async move {
+                // Batches holding a small number take longest, so later batches finish
+                // first and their acks have to wait for (and be covered by) older ones.
+                let numbers: Vec<Option<u32>> = deliveries
+                    .iter()
+                    .map(|delivery| {
+                        decode::<ProbeHappened>(delivery)
+                            .ok()
+                            .map(|envelope| envelope.payload.number)
+                    })
+                    .collect();
+                let smallest = numbers.iter().flatten().min().copied().unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(u64::from(
+                    200_u32.saturating_sub(smallest * 4),
+                )))
+                .await;
+                let mut outcomes = Vec::new();
+                for (delivery, number) in deliveries.iter().zip(numbers) {
+                    outcomes.push(match number {
+                        None => decode::<ProbeHappened>(delivery).map(|_| ()),
+                        Some(13) if !delivery.redelivered => {
+                            Err(HandlerError::Transient(anyhow::anyhow!("try again")))
+                        }
+                        Some(number) => {
+                            seen.lock().expect("not poisoned").push(number);
+                            Ok(())
+                        }
+                    });
+                }
+                outcomes
+            }
+        },
+        shutdown.clone(),
+    );
+    for number in 0..50_u32 {
+        if number == 27 {
+            publish(&broker, ProbeHappened::TYPE, b"{not json").await;
+        }
+        let envelope = Envelope::new(Uuid::now_v7(), ProbeHappened { number });
+        publish(
+            &broker,
+            ProbeHappened::TYPE,
+            &serde_json::to_vec(&envelope).expect("serialises"),
+        )
+        .await;
+    }
+
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            handled.lock().expect("not poisoned").len() >= 50
+        })
+        .await,
+        "every readable message is handled"
+    );
+    shutdown.cancel();
+    consumer.await.expect("the consumer stops cleanly");
+
+    // Each handled exactly once: an ack naming a tag already covered would have closed the
+    // channel and had the others delivered again.
+    let mut numbers = handled.lock().expect("not poisoned").clone();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (0..50).collect::<Vec<u32>>());
+    // Closing the channel returns whatever was left unacked: nothing was.
+    let amqp = context.amqp();
+    let queue = broker.topology().queue("probes");
+    assert_eq!(queue_depth(&amqp, &queue).await.expect("depth"), 0);
+    let dead_letters = broker.topology().dead_letter_queue();
+    assert_eq!(queue_depth(&amqp, &dead_letters).await.expect("depth"), 1);
 }
 
 #[tokio::test]
