@@ -2,7 +2,8 @@
 //! through them, every watcher's stream).
 
 use common::amqp::{
-    Broker, ConsumerSpec, ExchangeRole, HandlerError, QueueSpec, Topology, decode, spawn_consumer,
+    BatchConsumerSpec, Broker, ExchangeRole, HandlerError, QueueSpec, Topology, decode,
+    handle_together, spawn_batch_consumer,
 };
 use contracts::{
     Message,
@@ -41,25 +42,27 @@ pub fn spawn_consumers(
     shutdown: &CancellationToken,
 ) -> JoinHandle<()> {
     let deps = deps.clone();
-    spawn_consumer(
+    spawn_batch_consumer(
         broker.clone(),
-        ConsumerSpec {
+        BatchConsumerSpec {
             queue: STATUS_QUEUE.to_owned(),
-            prefetch_count: 256,
+            prefetch_count: 1_000,
+            max_batch: 250,
+            concurrent_batches: 2,
         },
-        move |delivery| {
+        move |deliveries| {
             let deps = deps.clone();
-            async move { apply(&deps, &delivery).await }
+            async move { apply(&deps, &deliveries).await }
         },
         shutdown.clone(),
     )
 }
 
-async fn apply(deps: &Deps, delivery: &Delivery) -> Result<(), HandlerError> {
-    let (buyer_id, view) = view_of(delivery)?;
-    status::record(&deps.redis, buyer_id, &view)
-        .await
-        .map_err(HandlerError::Transient)
+async fn apply(deps: &Deps, deliveries: &[Delivery]) -> Vec<Result<(), HandlerError>> {
+    handle_together(deliveries, view_of, |views| async move {
+        status::record_all(&deps.redis, &views).await
+    })
+    .await
 }
 
 /// The purchase's new status as the message tells it.
