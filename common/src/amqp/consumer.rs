@@ -5,13 +5,7 @@
 //! The consumer comes back by itself after the connection is remade, and on shutdown it stops
 //! taking messages and lets the ones in hand finish.
 
-use std::{
-    collections::BTreeMap,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-};
+use std::{collections::BTreeMap, sync::Arc};
 
 use futures::{StreamExt, future::BoxFuture};
 use lapin::{
@@ -233,19 +227,32 @@ async fn consume(
 /// that one's ack.
 #[derive(Default)]
 struct AckWindow {
-    /// Batch number -> `None` while it runs, then the acker of its last successful delivery.
-    batches: std::sync::Mutex<BTreeMap<u64, Option<Option<Acker>>>>,
-    opened: AtomicU64,
+    batches: std::sync::Mutex<Batches>,
     /// Held from deciding an ack to sending it: acks leave in the order they were decided, so
     /// no multiple ack names a tag that a later one already covered.
     sending: tokio::sync::Mutex<()>,
 }
 
+#[derive(Default)]
+struct Batches {
+    next: u64,
+    /// By batch number, oldest first.
+    states: BTreeMap<u64, BatchState>,
+}
+
+enum BatchState {
+    Running,
+    /// With the acker of its last successful delivery, if any succeeded.
+    Finished(Option<Acker>),
+}
+
 impl AckWindow {
     /// Registers a batch; called in delivery order.
     fn open(&self) -> u64 {
-        let batch = self.opened.fetch_add(1, Ordering::Relaxed);
-        lock(&self.batches).insert(batch, None);
+        let mut batches = lock(&self.batches);
+        let batch = batches.next;
+        batches.next += 1;
+        batches.states.insert(batch, BatchState::Running);
         batch
     }
 
@@ -255,12 +262,17 @@ impl AckWindow {
         let _sending = self.sending.lock().await;
         let ack = {
             let mut batches = lock(&self.batches);
-            batches.insert(batch, Some(last_success));
+            batches
+                .states
+                .insert(batch, BatchState::Finished(last_success));
             let mut ack = None;
-            while let Some(entry) = batches.first_entry() {
-                let Some(last) = entry.get() else { break };
-                ack = last.clone().or(ack);
-                entry.remove();
+            while let Some(entry) = batches.states.first_entry() {
+                if matches!(entry.get(), BatchState::Running) {
+                    break;
+                }
+                if let BatchState::Finished(last) = entry.remove() {
+                    ack = last.or(ack);
+                }
             }
             ack
         };
