@@ -10,7 +10,7 @@ use contracts::{
     orders::{OrderPaidV1, OrderRefundedV1},
     purchases::{
         OrderCancelledV1, OrderExpiredV1, OrderRejectedV1, OrderReleasedV1, OrderReservedV1,
-        PurchaseStatus, PurchaseView,
+        PurchaseStatus, PurchaseView, PurchasesDecidedV1,
     },
     tickets::TicketsIssuedV1,
 };
@@ -26,8 +26,7 @@ const STATUS_QUEUE: &str = "client.purchase-status";
 pub fn with_queues(topology: Topology) -> Topology {
     topology.with_queue(
         QueueSpec::new(STATUS_QUEUE)
-            .bind(ExchangeRole::Events, OrderReservedV1::TYPE)
-            .bind(ExchangeRole::Events, OrderRejectedV1::TYPE)
+            .bind(ExchangeRole::Events, PurchasesDecidedV1::TYPE)
             .bind(ExchangeRole::Events, OrderExpiredV1::TYPE)
             .bind(ExchangeRole::Events, OrderCancelledV1::TYPE)
             .bind(ExchangeRole::Events, OrderPaidV1::TYPE)
@@ -59,13 +58,50 @@ pub fn spawn_consumers(
 }
 
 async fn apply(deps: &Deps, deliveries: &[Delivery]) -> Vec<Result<(), HandlerError>> {
-    handle_together(deliveries, view_of, |views| async move {
+    handle_together(deliveries, views_of, |views| async move {
+        let views: Vec<(Uuid, PurchaseView)> = views.into_iter().flatten().collect();
         status::record_all(&deps.redis, &views).await
     })
     .await
 }
 
-/// The purchase's new status as the message tells it.
+/// The purchases' new statuses as the message tells them (with their buyers).
+fn views_of(delivery: &Delivery) -> Result<Vec<(Uuid, PurchaseView)>, HandlerError> {
+    if delivery.routing_key.as_str() == PurchasesDecidedV1::TYPE {
+        let decided = decode::<PurchasesDecidedV1>(delivery)?.payload;
+        let reserved = decided.reserved.into_iter().map(reserved_view);
+        let rejected = decided.rejected.into_iter().map(rejected_view);
+        return Ok(reserved.chain(rejected).collect());
+    }
+    view_of(delivery).map(|view| vec![view])
+}
+
+fn reserved_view(order: OrderReservedV1) -> (Uuid, PurchaseView) {
+    (
+        order.buyer_id,
+        PurchaseView {
+            order_id: Some(order.order_id),
+            seats: order.places,
+            amount_minor: Some(order.amount_minor),
+            currency: Some(order.currency),
+            hold_expires_at: Some(order.hold_expires_at),
+            ..PurchaseView::new(order.purchase_id, order.event_id, PurchaseStatus::Reserved)
+        },
+    )
+}
+
+fn rejected_view(order: OrderRejectedV1) -> (Uuid, PurchaseView) {
+    (
+        order.buyer_id,
+        PurchaseView {
+            order_id: Some(order.order_id),
+            reason: Some(order.reason),
+            ..PurchaseView::new(order.purchase_id, order.event_id, PurchaseStatus::Rejected)
+        },
+    )
+}
+
+/// The purchase's new status as a message about one order tells it.
 fn view_of(delivery: &Delivery) -> Result<(Uuid, PurchaseView), HandlerError> {
     let routing_key = delivery.routing_key.as_str();
     let view = PurchaseView::new;
@@ -79,31 +115,6 @@ fn view_of(delivery: &Delivery) -> Result<(Uuid, PurchaseView), HandlerError> {
         )
     };
     Ok(match routing_key {
-        OrderReservedV1::TYPE => {
-            let order = decode::<OrderReservedV1>(delivery)?.payload;
-            (
-                order.buyer_id,
-                PurchaseView {
-                    order_id: Some(order.order_id),
-                    seats: order.places,
-                    amount_minor: Some(order.amount_minor),
-                    currency: Some(order.currency),
-                    hold_expires_at: Some(order.hold_expires_at),
-                    ..view(order.purchase_id, order.event_id, PurchaseStatus::Reserved)
-                },
-            )
-        }
-        OrderRejectedV1::TYPE => {
-            let order = decode::<OrderRejectedV1>(delivery)?.payload;
-            (
-                order.buyer_id,
-                PurchaseView {
-                    order_id: Some(order.order_id),
-                    reason: Some(order.reason),
-                    ..view(order.purchase_id, order.event_id, PurchaseStatus::Rejected)
-                },
-            )
-        }
         OrderExpiredV1::TYPE => released(
             decode::<OrderExpiredV1>(delivery)?.payload.0,
             PurchaseStatus::Expired,

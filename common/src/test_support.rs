@@ -389,6 +389,22 @@ pub async fn queue_depth(config: &AmqpConfig, queue: &str) -> anyhow::Result<u32
     Ok(declared.message_count())
 }
 
+/// Takes (and acks) the next ready message of a queue (`<ns>.<name>`), if there is one.
+pub async fn take_message(config: &AmqpConfig, queue: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    let connection =
+        lapin::Connection::connect(config.url.expose(), lapin::ConnectionProperties::default())
+            .await?;
+    let channel = connection.create_channel().await?;
+    let message = channel
+        .basic_get(
+            queue.into(),
+            lapin::options::BasicGetOptions { no_ack: true },
+        )
+        .await?;
+    connection.close(200, "message taken".into()).await?;
+    Ok(message.map(|message| message.delivery.data))
+}
+
 /// A connection to the database of `config`, for tests that check what a service wrote.
 pub async fn connect_database(config: &PostgresConfig) -> tokio_postgres::Client {
     let mut database: tokio_postgres::Config =

@@ -7,7 +7,7 @@ use common::amqp::{
 use contracts::{
     Envelope, Message,
     orders::OrderRefundedV1,
-    purchases::{OrderExpiredV1, OrderRejectedV1, OrderReservedV1},
+    purchases::{OrderExpiredV1, PurchasesDecidedV1},
     tickets::TicketsIssuedV1,
 };
 use lapin::message::Delivery;
@@ -25,8 +25,7 @@ const NOTICES_QUEUE: &str = "delivery.notices";
 pub fn with_queues(topology: Topology) -> Topology {
     topology.with_queue(
         QueueSpec::new(NOTICES_QUEUE)
-            .bind(ExchangeRole::Events, OrderReservedV1::TYPE)
-            .bind(ExchangeRole::Events, OrderRejectedV1::TYPE)
+            .bind(ExchangeRole::Events, PurchasesDecidedV1::TYPE)
             .bind(ExchangeRole::Events, OrderExpiredV1::TYPE)
             .bind(ExchangeRole::Events, OrderRefundedV1::TYPE)
             .bind(ExchangeRole::Events, TicketsIssuedV1::TYPE),
@@ -63,10 +62,10 @@ fn payload<P: DeserializeOwned>(delivery: &Delivery) -> Result<P, HandlerError> 
     decode::<P>(delivery).map(|envelope: Envelope<P>| envelope.payload)
 }
 
-fn arrival(delivery: &Delivery) -> Result<Arrival, HandlerError> {
+/// What the message tells buyers of: one arrival per order it is about.
+fn arrivals(delivery: &Delivery) -> Result<Vec<Arrival>, HandlerError> {
     let incoming = match delivery.routing_key.as_str() {
-        OrderReservedV1::TYPE => Incoming::Reserved(payload(delivery)?),
-        OrderRejectedV1::TYPE => Incoming::Rejected(payload(delivery)?),
+        PurchasesDecidedV1::TYPE => return decisions(decode(delivery)?),
         OrderExpiredV1::TYPE => Incoming::Expired(payload(delivery)?),
         OrderRefundedV1::TYPE => Incoming::Refunded(payload(delivery)?),
         TicketsIssuedV1::TYPE => Incoming::Tickets(payload(delivery)?),
@@ -78,13 +77,49 @@ fn arrival(delivery: &Delivery) -> Result<Arrival, HandlerError> {
     };
     let source = serde_json::from_slice(&delivery.data)
         .map_err(|error| HandlerError::Permanent(anyhow::Error::new(error)))?;
-    Ok(Arrival { incoming, source })
+    Ok(vec![Arrival { incoming, source }])
+}
+
+/// Each order of a batch's decisions, with as its source the message narrowed to that order
+/// (what is dead-lettered should its notice fail: the batch's other orders are not part of it).
+fn decisions(envelope: Envelope<PurchasesDecidedV1>) -> Result<Vec<Arrival>, HandlerError> {
+    let decided = &envelope.payload;
+    let narrowed = |reserved, rejected| {
+        serde_json::to_value(Envelope {
+            id: envelope.id,
+            message_type: envelope.message_type.clone(),
+            version: envelope.version,
+            occurred_at: envelope.occurred_at,
+            correlation_id: envelope.correlation_id,
+            payload: PurchasesDecidedV1 {
+                event_id: decided.event_id,
+                reserved,
+                rejected,
+            },
+        })
+        .map_err(|error| HandlerError::Permanent(anyhow::Error::new(error)))
+    };
+    let mut arrivals = Vec::with_capacity(decided.reserved.len() + decided.rejected.len());
+    for order in &decided.reserved {
+        arrivals.push(Arrival {
+            incoming: Incoming::Reserved(order.clone()),
+            source: narrowed(vec![order.clone()], Vec::new())?,
+        });
+    }
+    for order in &decided.rejected {
+        arrivals.push(Arrival {
+            incoming: Incoming::Rejected(order.clone()),
+            source: narrowed(Vec::new(), vec![order.clone()])?,
+        });
+    }
+    Ok(arrivals)
 }
 
 /// A malformed message is refused alone; the rest are written together, and retried together
 /// should that fail.
 async fn handle(deps: &Deps, deliveries: &[Delivery]) -> Vec<Result<(), HandlerError>> {
-    handle_together(deliveries, arrival, |arrivals| async move {
+    handle_together(deliveries, arrivals, |arrivals| async move {
+        let arrivals: Vec<Arrival> = arrivals.into_iter().flatten().collect();
         notify::record(deps, &arrivals).await.map(|_| ())
     })
     .await

@@ -78,54 +78,6 @@ pub async fn enqueue<P: Message>(
     Ok(())
 }
 
-/// A message of any type, ready for `enqueue_all`.
-pub struct Pending {
-    pub message_id: Uuid,
-    pub routing_key: &'static str,
-    pub correlation_id: Uuid,
-    pub body: serde_json::Value,
-}
-
-impl Pending {
-    pub fn new<P: Message>(envelope: &Envelope<P>) -> anyhow::Result<Self> {
-        Ok(Self {
-            message_id: envelope.id,
-            routing_key: P::TYPE,
-            correlation_id: envelope.correlation_id,
-            body: serde_json::to_value(envelope).context("serialising an outbox message")?,
-        })
-    }
-}
-
-/// Writes many messages to the outbox in one statement, inside the caller's transaction.
-pub async fn enqueue_all(
-    client: &impl GenericClient,
-    exchange: ExchangeRole,
-    messages: &[Pending],
-) -> anyhow::Result<()> {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = messages.iter().map(|message| message.message_id).collect();
-    let keys: Vec<&str> = messages.iter().map(|message| message.routing_key).collect();
-    let correlations: Vec<Uuid> = messages
-        .iter()
-        .map(|message| message.correlation_id)
-        .collect();
-    let bodies: Vec<&serde_json::Value> = messages.iter().map(|message| &message.body).collect();
-    client
-        .execute(
-            "INSERT INTO outbox (message_id, exchange, routing_key, correlation_id, body)
-             SELECT id, $1, key, correlation, body
-             FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::jsonb[])
-                  AS m (id, key, correlation, body)",
-            &[&exchange.as_str(), &ids, &keys, &correlations, &bodies],
-        )
-        .await
-        .context("inserting into the outbox")?;
-    Ok(())
-}
-
 /// Records that `consumer` applied `message_id`, inside the caller's transaction. Returns
 /// `false` when it had already been applied: the caller then rolls back and just acks.
 pub async fn record_processed(

@@ -67,7 +67,7 @@ impl Notice {
     pub fn reserved(order: &OrderReservedV1) -> Self {
         Self::new(
             Kind::Reserved,
-            OrderReservedV1::TYPE,
+            OrderReservedV1::FACT,
             order.buyer_id,
             Values {
                 order_id: order.order_id,
@@ -82,7 +82,7 @@ impl Notice {
     pub fn rejected(order: &OrderRejectedV1, locale: Locale) -> Self {
         Self::new(
             Kind::Rejected,
-            OrderRejectedV1::TYPE,
+            OrderRejectedV1::FACT,
             order.buyer_id,
             Values {
                 order_id: order.order_id,

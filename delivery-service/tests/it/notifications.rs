@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use common::test_support::{eventually, queue_depth};
+use common::test_support::{eventually, queue_depth, take_message};
 use contracts::{
     Envelope,
-    purchases::{OrderRejectedV1, RejectionReason},
+    purchases::{OrderRejectedV1, PurchasesDecidedV1, RejectionReason},
     tickets::{IssuedTicket, TicketsIssuedV1},
 };
 use serde_json::Value;
@@ -38,18 +38,30 @@ fn tickets_issued(buyer: &Buyer) -> Envelope<TicketsIssuedV1> {
     )
 }
 
-fn rejected(buyer: &Buyer) -> Envelope<OrderRejectedV1> {
-    let purchase_id = Uuid::now_v7();
+/// A reservation batch's decisions: one rejected purchase for each of `buyers`.
+fn rejections(buyers: &[&Buyer]) -> Envelope<PurchasesDecidedV1> {
+    let event_id = Uuid::now_v7();
     Envelope::new(
-        purchase_id,
-        OrderRejectedV1 {
-            order_id: Uuid::now_v7(),
-            purchase_id,
-            buyer_id: buyer.id,
-            event_id: Uuid::now_v7(),
-            reason: RejectionReason::SoldOut,
+        Uuid::now_v7(),
+        PurchasesDecidedV1 {
+            event_id,
+            reserved: Vec::new(),
+            rejected: buyers
+                .iter()
+                .map(|buyer| OrderRejectedV1 {
+                    order_id: Uuid::now_v7(),
+                    purchase_id: Uuid::now_v7(),
+                    buyer_id: buyer.id,
+                    event_id,
+                    reason: RejectionReason::SoldOut,
+                })
+                .collect(),
         },
     )
+}
+
+fn rejected(buyer: &Buyer) -> Envelope<PurchasesDecidedV1> {
+    rejections(&[buyer])
 }
 
 /// Waits long enough for a wrongly repeated send to show, then says whether one did.
@@ -70,7 +82,10 @@ async fn a_burst_of_messages_for_a_few_buyers_is_written_in_batches_each_notice_
         office.buyer("b2@example.org", None, "ru").await,
         office.buyer("b3@example.org", None, "en").await,
     ];
-    let messages: Vec<_> = (0..60).map(|n| rejected(&buyers[n % 3])).collect();
+    // 20 batches' decisions, each about one purchase of each buyer.
+    let messages: Vec<_> = (0..20)
+        .map(|_| rejections(&[&buyers[0], &buyers[1], &buyers[2]]))
+        .collect();
 
     for message in &messages {
         office.send(message).await;
@@ -253,15 +268,22 @@ async fn an_address_the_server_refuses_is_not_retried_and_its_message_is_dead_le
     let mails = start_smtp(port);
     let office = spawn_post_office(port).await;
     let buyer = office.buyer("refused@example.org", None, "en").await;
+    let neighbour = office.buyer("ada@example.org", None, "en").await;
+    let batch = rejections(&[&buyer, &neighbour]);
 
-    office.send(&rejected(&buyer)).await;
+    office.send(&batch).await;
 
-    office
-        .wait_for(&[("email", "failed"), ("sms", "skipped")])
-        .await;
+    let settled = eventually(Duration::from_secs(20), || async {
+        let states: Vec<String> = office.log().await.into_iter().map(|row| row.1).collect();
+        states.iter().filter(|state| *state == "failed").count() == 1
+            && states.iter().filter(|state| *state == "sent").count() == 1
+    })
+    .await;
+    assert!(settled, "{:?}", office.log().await);
     let log = office.log().await;
-    assert_eq!(log[0].2, 1, "tried once");
-    assert!(lock(&mails).is_empty());
+    let failed = log.iter().find(|row| row.1 == "failed").expect("a failure");
+    assert_eq!(failed.2, 1, "tried once");
+    assert_eq!(lock(&mails).len(), 1, "the neighbour's email went out");
     let dead_letters = office.context.amqp().namespace.clone() + ".dead-letter";
     assert!(
         eventually(Duration::from_secs(10), || async {
@@ -273,6 +295,20 @@ async fn an_address_the_server_refuses_is_not_retried_and_its_message_is_dead_le
         .await,
         "the message went to the dead-letter queue"
     );
+    let dead: Envelope<PurchasesDecidedV1> = serde_json::from_slice(
+        &take_message(&office.context.amqp(), &dead_letters)
+            .await
+            .expect("the queue answers")
+            .expect("a dead letter"),
+    )
+    .expect("a decisions message");
+    assert_eq!(dead.id, batch.id);
+    assert_eq!(
+        dead.payload.rejected,
+        batch.payload.rejected[..1],
+        "only the refused buyer's order"
+    );
+    assert!(dead.payload.reserved.is_empty());
 
     let failures: Vec<Value> = office
         .delivery
@@ -303,7 +339,9 @@ async fn an_address_the_server_refuses_is_not_retried_and_its_message_is_dead_le
     assert_eq!(retry.status(), 202);
     assert!(
         eventually(Duration::from_secs(10), || async {
-            office.log().await[0].2 == 1 && office.log().await[0].1 == "failed"
+            let log = office.log().await;
+            log.iter().filter(|row| row.1 == "failed").count() == 1
+                && log.iter().any(|row| row.1 == "failed" && row.2 == 1)
         })
         .await
     );

@@ -5,24 +5,23 @@
 //! 2. free places are locked with `SKIP LOCKED`: for each tier asked for, as many as the batch
 //!    asks in venue order; every chosen seat asked for;
 //! 3. requests are decided in arrival order, in memory: sales window, per-buyer limit, places;
-//! 4. orders, claims, buyer counts and order events (outbox) are written set-based, the Redis
-//!    counters settled, and the transaction committed. Messages are acked after that.
+//! 4. orders, claims and buyer counts are written set-based, the batch's decisions go to the
+//!    outbox as one `purchases.decided` message, the Redis counters are settled, and the
+//!    transaction committed. Messages are acked after that.
 //!
 //! A redelivered request finds its order and changes nothing.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use common::{
-    amqp::{
-        ExchangeRole,
-        outbox::{self, Pending},
-    },
+    amqp::{ExchangeRole, outbox},
     availability::{self, SalesTerms, Settlement},
 };
 use contracts::{
     Envelope,
     purchases::{
-        OrderRejectedV1, OrderReservedV1, PurchaseRequestedV1, RejectionReason, Selection,
+        OrderRejectedV1, OrderReservedV1, PurchaseRequestedV1, PurchasesDecidedV1, RejectionReason,
+        Selection,
     },
 };
 use deadpool_postgres::GenericClient;
@@ -70,12 +69,13 @@ pub async fn reserve_batch(
         };
         let hold_expires_at = OffsetDateTime::now_utc() + deps.reservations.hold_duration;
         orders::insert_orders(&transaction, event_id, &orders, hold_expires_at).await?;
-        let messages = fresh
-            .iter()
-            .zip(&orders)
-            .map(|(request, order)| order_event(request, order, hold_expires_at))
-            .collect::<anyhow::Result<Vec<Pending>>>()?;
-        outbox::enqueue_all(&transaction, ExchangeRole::Events, &messages).await?;
+        let decided = decisions(event_id, &fresh, &orders, hold_expires_at);
+        outbox::enqueue(
+            &transaction,
+            ExchangeRole::Events,
+            &Envelope::new(Uuid::now_v7(), decided),
+        )
+        .await?;
         taken_seats.extend(
             orders
                 .iter()
@@ -269,16 +269,22 @@ impl Offer {
     }
 }
 
-fn order_event(
-    request: &Envelope<PurchaseRequestedV1>,
-    order: &NewOrder,
+/// The batch's decisions as one message, in the order the requests arrived.
+fn decisions(
+    event_id: Uuid,
+    requests: &[&Envelope<PurchaseRequestedV1>],
+    orders: &[NewOrder],
     hold_expires_at: OffsetDateTime,
-) -> anyhow::Result<Pending> {
-    let purchase = &request.payload;
-    match &order.outcome {
-        Ok(places) => Pending::new(&Envelope::new(
-            request.correlation_id,
-            OrderReservedV1 {
+) -> PurchasesDecidedV1 {
+    let mut decided = PurchasesDecidedV1 {
+        event_id,
+        reserved: Vec::new(),
+        rejected: Vec::new(),
+    };
+    for (request, order) in requests.iter().zip(orders) {
+        let purchase = &request.payload;
+        match &order.outcome {
+            Ok(places) => decided.reserved.push(OrderReservedV1 {
                 order_id: order.order_id,
                 purchase_id: purchase.purchase_id,
                 buyer_id: purchase.buyer_id,
@@ -290,17 +296,15 @@ fn order_event(
                     .unwrap_or_default(),
                 places: places.iter().map(|place| place.place.clone()).collect(),
                 hold_expires_at,
-            },
-        )),
-        Err(reason) => Pending::new(&Envelope::new(
-            request.correlation_id,
-            OrderRejectedV1 {
+            }),
+            Err(reason) => decided.rejected.push(OrderRejectedV1 {
                 order_id: order.order_id,
                 purchase_id: purchase.purchase_id,
                 buyer_id: purchase.buyer_id,
                 event_id: purchase.event_id,
                 reason: *reason,
-            },
-        )),
+            }),
+        }
     }
+    decided
 }

@@ -377,11 +377,26 @@ async fn killed_in_the_middle_of_a_batch_and_restarted_it_loses_and_doubles_noth
     assert_eq!(
         count(
             &db,
-            "SELECT count(*) FROM outbox WHERE routing_key IN ('order.reserved', 'order.rejected')"
+            "SELECT count(DISTINCT decision->>'purchase_id')
+             FROM outbox,
+                  jsonb_array_elements((body->'payload'->'reserved')
+                                       || (body->'payload'->'rejected')) AS decision
+             WHERE routing_key = 'purchases.decided'"
         )
         .await,
         1_500,
-        "one order event per purchase"
+        "every purchase decided in the outbox"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT coalesce(sum(jsonb_array_length(body->'payload'->'reserved')
+                                 + jsonb_array_length(body->'payload'->'rejected')), 0)
+             FROM outbox WHERE routing_key = 'purchases.decided'"
+        )
+        .await,
+        1_500,
+        "each purchase told once, whatever was redelivered"
     );
 }
 
