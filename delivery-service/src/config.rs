@@ -66,6 +66,8 @@ pub struct DeliveryConfig {
     /// Messages the broker sends ahead; they are written in batches of up to 100, one
     /// contacts lookup and one transaction each.
     pub prefetch_count: u16,
+    /// Notices written (and so sent) per second at most, 0 for no limit: see `flows::pacing`.
+    pub max_notices_per_second: u32,
 }
 
 impl Config {
@@ -109,6 +111,7 @@ impl Config {
                 send_interval: env_millis("TICKETING_DELIVERY_SEND_INTERVAL_MS", 500)?,
                 send_timeout: env_seconds("TICKETING_DELIVERY_SEND_TIMEOUT_SECONDS", 15)?,
                 prefetch_count: env_or("TICKETING_DELIVERY_PREFETCH", 200)?,
+                max_notices_per_second: env_or("TICKETING_DELIVERY_MAX_NOTICES_PER_SECOND", 500)?,
             },
         })
     }

@@ -32,7 +32,7 @@ pub fn with_queues(topology: Topology) -> Topology {
     )
 }
 
-/// Most messages written in one transaction.
+/// Most messages handled at once (their notices are written in chunks, at the service's pace).
 const MAX_BATCH: usize = 100;
 
 pub fn spawn_consumers(
@@ -42,6 +42,7 @@ pub fn spawn_consumers(
 ) -> JoinHandle<()> {
     let deps = deps.clone();
     let prefetch_count = deps.delivery.prefetch_count;
+    let stopping = shutdown.clone();
     spawn_batch_consumer(
         broker.clone(),
         BatchConsumerSpec {
@@ -51,8 +52,8 @@ pub fn spawn_consumers(
             concurrent_batches: 1,
         },
         move |deliveries| {
-            let deps = deps.clone();
-            async move { handle(&deps, &deliveries).await }
+            let (deps, stopping) = (deps.clone(), stopping.clone());
+            async move { handle(&deps, &deliveries, &stopping).await }
         },
         shutdown.clone(),
     )
@@ -117,10 +118,14 @@ fn decisions(envelope: Envelope<PurchasesDecidedV1>) -> Result<Vec<Arrival>, Han
 
 /// A malformed message is refused alone; the rest are written together, and retried together
 /// should that fail.
-async fn handle(deps: &Deps, deliveries: &[Delivery]) -> Vec<Result<(), HandlerError>> {
+async fn handle(
+    deps: &Deps,
+    deliveries: &[Delivery],
+    shutdown: &CancellationToken,
+) -> Vec<Result<(), HandlerError>> {
     handle_together(deliveries, arrivals, |arrivals| async move {
         let arrivals: Vec<Arrival> = arrivals.into_iter().flatten().collect();
-        notify::record(deps, &arrivals).await.map(|_| ())
+        notify::record_paced(deps, &arrivals, shutdown).await
     })
     .await
 }

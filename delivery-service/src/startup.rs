@@ -17,7 +17,7 @@ use crate::{
     channels::{email::EmailSender, sms::SmsSender},
     config::Config,
     contacts::Contacts,
-    flows::{Deps, sending},
+    flows::{Deps, pacing::Pace, sending},
     http::{self, AppState},
     messaging, storage,
     templates::Templates,
@@ -59,6 +59,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         email,
         sms,
         wake_sender: Arc::default(),
+        pace: Arc::new(Pace::new(delivery.max_notices_per_second)),
         delivery: delivery.clone(),
     };
     let router = common::http::router(

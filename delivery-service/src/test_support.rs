@@ -39,6 +39,7 @@ pub fn config(
             send_interval: Duration::from_millis(100),
             send_timeout: Duration::from_secs(5),
             prefetch_count: 8,
+            max_notices_per_second: 500,
         },
     }
 }

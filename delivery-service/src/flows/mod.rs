@@ -3,12 +3,15 @@
 
 pub mod history;
 pub mod notify;
+pub mod pacing;
 pub mod sending;
 
 use std::sync::Arc;
 
 use common::{amqp::Broker, postgres::Database};
 use tokio::sync::Notify;
+
+use self::pacing::Pace;
 
 use crate::{
     channels::{email::EmailSender, sms::SmsSender},
@@ -28,6 +31,7 @@ pub struct Deps {
     pub sms: SmsSender,
     /// Wakes the sender when notices were written, instead of waiting for its next look.
     pub wake_sender: Arc<Notify>,
+    pub pace: Arc<Pace>,
     pub delivery: DeliveryConfig,
 }
 

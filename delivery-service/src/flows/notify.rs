@@ -1,7 +1,8 @@
 //! Messages in, notices out: each buyer's contacts decide the channels and the language; one
 //! row per channel goes into the delivery log (a skipped one too, with why), keyed by the
 //! domain event, so that a redelivered message or a second instance writes nothing new. A
-//! batch of messages costs one contacts lookup and one transaction. The sender does the rest.
+//! chunk of messages costs one contacts lookup and one transaction, at the pace of
+//! `pacing`. The sender does the rest.
 
 use contracts::{
     accounts::{ContactDetails, Locale},
@@ -10,6 +11,7 @@ use contracts::{
     purchases::{OrderExpiredV1, OrderRejectedV1, OrderReservedV1},
     tickets::TicketsIssuedV1,
 };
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Deps;
@@ -56,8 +58,26 @@ pub struct Arrival {
     pub source: serde_json::Value,
 }
 
+/// Writes the notices of `arrivals` at the service's pace, a chunk (one contacts lookup, one
+/// transaction) at a time. Should `shutdown` come while it waits, what is not written yet is
+/// left to the message's redelivery (what was written is not written twice).
+pub async fn record_paced(
+    deps: &Deps,
+    arrivals: &[Arrival],
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    for chunk in arrivals.chunks(deps.pace.chunk()) {
+        anyhow::ensure!(
+            deps.pace.wait_turn(chunk.len(), shutdown).await,
+            "shutting down before every notice was written"
+        );
+        record(deps, chunk).await?;
+    }
+    Ok(())
+}
+
 /// Writes the notices of `arrivals`, all in one transaction; returns how many rows were new.
-pub async fn record(deps: &Deps, arrivals: &[Arrival]) -> anyhow::Result<u64> {
+async fn record(deps: &Deps, arrivals: &[Arrival]) -> anyhow::Result<u64> {
     let mut account_ids: Vec<Uuid> = arrivals
         .iter()
         .map(|arrival| arrival.incoming.account_id())

@@ -156,6 +156,11 @@ pub(crate) struct PostOffice {
 }
 
 pub(crate) async fn spawn_post_office(smtp_port: u16) -> PostOffice {
+    spawn_paced_post_office(smtp_port, 500).await
+}
+
+/// A post office that writes at most `notices_per_second`.
+pub(crate) async fn spawn_paced_post_office(smtp_port: u16, notices_per_second: u32) -> PostOffice {
     let accounts = account_service::test_support::spawn().await;
     let tokens =
         account_service::test_support::token_verification(&accounts.url("/.well-known/jwks.json"));
@@ -169,6 +174,7 @@ pub(crate) async fn spawn_post_office(smtp_port: u16) -> PostOffice {
         account: "AC-test".to_owned(),
         token: Secret::new("sms-token".to_owned()),
     };
+    config.delivery.max_notices_per_second = notices_per_second;
     let delivery = test_support::spawn(context.clone(), config.clone()).await;
     PostOffice {
         delivery,

@@ -13,7 +13,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::helpers::{Buyer, PostOffice, free_port, lock, spawn_post_office, start_smtp};
+use crate::helpers::{
+    Buyer, PostOffice, free_port, lock, spawn_paced_post_office, spawn_post_office, start_smtp,
+};
 
 fn tickets_issued(buyer: &Buyer) -> Envelope<TicketsIssuedV1> {
     let purchase_id = Uuid::now_v7();
@@ -105,6 +107,37 @@ async fn a_burst_of_messages_for_a_few_buyers_is_written_in_batches_each_notice_
         let received = lock(&mails).iter().filter(|(to, _)| to == &[buyer]).count();
         assert_eq!(received, 20, "{buyer}");
     }
+}
+
+#[tokio::test]
+async fn notices_are_written_at_the_configured_pace_and_all_of_them_in_the_end() {
+    let port = free_port();
+    let mails = start_smtp(port);
+    let office = spawn_paced_post_office(port, 20).await;
+    let buyers = [
+        office.buyer("b1@example.org", None, "en").await,
+        office.buyer("b2@example.org", None, "en").await,
+    ];
+    // 20 notices at 20 a second: the last one's turn comes about a second after the first.
+    let batch = rejections(&[&buyers[0], &buyers[1]].repeat(10));
+
+    office.send(&batch).await;
+
+    let first_written = eventually(Duration::from_secs(20), || async {
+        !office.log().await.is_empty()
+    })
+    .await;
+    assert!(first_written, "{:?}", office.log().await);
+    let written_soon_after = office.log().await.len();
+    assert!(
+        written_soon_after < 40,
+        "not all 20 notices (40 rows) at once: {written_soon_after}"
+    );
+    let all_sent = eventually(Duration::from_secs(20), || async {
+        lock(&mails).len() == 20 && office.log().await.len() == 40
+    })
+    .await;
+    assert!(all_sent, "every notice written and sent once in the end");
 }
 
 #[tokio::test]
