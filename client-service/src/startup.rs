@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     SERVICE,
     config::Config,
-    flows::{Catalog, Deps, status::PurchaseUpdates},
+    flows::{Catalog, Deps, queueing::PurchaseQueue, status::PurchaseUpdates},
     http::{self, AppState, Upstreams, proxy::Upstream},
     messaging,
 };
@@ -47,7 +47,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     };
     let deps = Deps {
         redis: redis.clone(),
-        broker: broker.clone(),
+        purchase_queue: PurchaseQueue::start(broker.clone(), config.amqp.purchase_queue_shards),
         updates: PurchaseUpdates::start(redis, shutdown.clone()),
         catalog: Catalog {
             http: reqwest::Client::builder()
@@ -56,7 +56,6 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
                 .build()?,
             event_url: config.upstreams.event_url.clone(),
         },
-        purchase_queue_shards: config.amqp.purchase_queue_shards,
         intake_permits: Arc::new(Semaphore::new(config.purchase_max_in_flight)),
         republish_after: config.amqp.publish_confirm_timeout + Duration::from_secs(1),
     };

@@ -1,7 +1,7 @@
 //! The envelope every message on the broker travels in, and the trait that names a payload's
 //! type and version.
 //!
-//! Messages are past-tense facts (`OrderPaidV1`) or commands (`PurchaseRequestedV1`); the
+//! Messages are past-tense facts (`OrderPaidV1`) or commands (`PurchasesRequestedV1`); the
 //! envelope's `type` doubles as the routing key, so a consumer binds to exactly what it reads.
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};

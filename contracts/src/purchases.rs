@@ -1,6 +1,6 @@
 //! Purchases on the wire: the buyer's request and the status they follow, the
-//! `purchase.requested` command from client-service to order-service, and the order events
-//! order-service answers with.
+//! `purchases.requested` command from client-service to order-service, and the decisions and
+//! order events order-service answers with.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -182,8 +182,23 @@ impl PurchaseView {
     }
 }
 
-/// `purchase.requested` (commands exchange), published by client-service once admission took
-/// the places from the Redis counters. The envelope's correlation id is the purchase id.
+/// `purchases.requested` (commands exchange): purchase requests client-service admitted (their
+/// places taken from the Redis counters), all of one purchase queue shard.
+///
+/// client-service publishes the requests that gathered while its earlier publishes awaited
+/// their confirms as one message (a group commit): one request alone goes at once, and at a
+/// drop the broker handles one message for many purchases instead of one each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchasesRequestedV1 {
+    pub requests: Vec<PurchaseRequestedV1>,
+}
+
+impl Message for PurchasesRequestedV1 {
+    const TYPE: &'static str = "purchases.requested";
+    const VERSION: u16 = 1;
+}
+
+/// One purchase request (within `purchases.requested`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurchaseRequestedV1 {
     pub purchase_id: Uuid,
@@ -194,17 +209,17 @@ pub struct PurchaseRequestedV1 {
     pub requested_at: OffsetDateTime,
 }
 
-impl Message for PurchaseRequestedV1 {
-    const TYPE: &'static str = "purchase.requested";
-    const VERSION: u16 = 1;
-}
-
 /// Purchase requests are spread over `shards` queues by event, so that several order-service
 /// consumers work on different events and one event's requests stay in one queue:
-/// `purchase.requested.<shard>`.
+/// `purchases.requested.<shard>`.
 pub fn purchase_routing_key(event_id: Uuid, shards: u16) -> String {
     let shard = event_id.as_u128() % u128::from(shards.max(1));
-    format!("{}.{shard}", PurchaseRequestedV1::TYPE)
+    shard_routing_key(u16::try_from(shard).unwrap_or_default())
+}
+
+/// The routing key of purchase queue shard `shard`.
+pub fn shard_routing_key(shard: u16) -> String {
+    format!("{}.{shard}", PurchasesRequestedV1::TYPE)
 }
 
 /// `purchases.decided`: what one reservation batch of order-service decided, all of one
@@ -317,7 +332,7 @@ mod tests {
         assert_eq!(keys.len(), 4, "{keys:?}");
         assert!(
             keys.iter()
-                .all(|key| key.starts_with("purchase.requested."))
+                .all(|key| key.starts_with("purchases.requested."))
         );
     }
 

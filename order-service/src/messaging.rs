@@ -9,9 +9,9 @@ use common::amqp::{
     decode, spawn_batch_consumer, spawn_consumer,
 };
 use contracts::{
-    Envelope, Message,
+    Message,
     events::{EventCancelledV1, EventPublishedV1, EventRepricedV1},
-    purchases::PurchaseRequestedV1,
+    purchases::{PurchaseRequestedV1, PurchasesRequestedV1, shard_routing_key},
     tickets::TicketsIssuedV1,
 };
 use lapin::message::Delivery;
@@ -40,10 +40,10 @@ pub fn with_queues(topology: Topology, purchase_shards: u16) -> Topology {
         QueueSpec::new(TICKETS_QUEUE).bind(ExchangeRole::Events, TicketsIssuedV1::TYPE),
     );
     for shard in 0..purchase_shards.max(1) {
-        topology = topology.with_queue(QueueSpec::new(&purchase_queue(shard)).bind(
-            ExchangeRole::Commands,
-            &format!("{}.{shard}", PurchaseRequestedV1::TYPE),
-        ));
+        topology = topology.with_queue(
+            QueueSpec::new(&purchase_queue(shard))
+                .bind(ExchangeRole::Commands, &shard_routing_key(shard)),
+        );
     }
     topology
 }
@@ -126,40 +126,36 @@ async fn handle_event_update(deps: &Deps, delivery: &Delivery) -> Result<(), Han
     outcome.map_err(HandlerError::Transient)
 }
 
-/// Unreadable requests are dead-lettered one by one; the rest are reserved per event, each
-/// event in its own transaction, and share its outcome.
+/// Unreadable messages are dead-lettered one by one; the requests of the rest are reserved per
+/// event, each event in its own transaction, and a message shares the outcome of every event
+/// it asked for.
 async fn handle_purchase_batch(
     deps: &Deps,
     deliveries: Vec<Delivery>,
 ) -> Vec<Result<(), HandlerError>> {
-    let mut outcomes: Vec<Option<Result<(), HandlerError>>> =
-        deliveries.iter().map(|_| None).collect();
-    let mut by_event: HashMap<Uuid, Vec<(usize, Envelope<PurchaseRequestedV1>)>> = HashMap::new();
+    let mut outcomes: Vec<Result<(), HandlerError>> = Vec::with_capacity(deliveries.len());
+    let mut by_event: HashMap<Uuid, (Vec<usize>, Vec<PurchaseRequestedV1>)> = HashMap::new();
     for (index, delivery) in deliveries.iter().enumerate() {
-        match decode::<PurchaseRequestedV1>(delivery) {
-            Ok(request) => by_event
-                .entry(request.payload.event_id)
-                .or_default()
-                .push((index, request)),
-            Err(error) => outcomes[index] = Some(Err(error)),
+        match decode::<PurchasesRequestedV1>(delivery) {
+            Ok(message) => {
+                for request in message.payload.requests {
+                    let (indexes, requests) = by_event.entry(request.event_id).or_default();
+                    indexes.push(index);
+                    requests.push(request);
+                }
+                outcomes.push(Ok(()));
+            }
+            Err(error) => outcomes.push(Err(error)),
         }
     }
-    for (event_id, group) in by_event {
-        let requests: Vec<Envelope<PurchaseRequestedV1>> =
-            group.iter().map(|(_, request)| request.clone()).collect();
-        let result = reservations::reserve_batch(deps, event_id, &requests).await;
-        if let Err(error) = &result {
-            tracing::warn!(%event_id, error = format!("{error:#}"), "reservation batch failed");
-        }
-        for (index, _) in group {
-            outcomes[index] = Some(match &result {
-                Ok(()) => Ok(()),
-                Err(error) => Err(HandlerError::Transient(anyhow::anyhow!("{error:#}"))),
-            });
+    for (event_id, (indexes, requests)) in by_event {
+        if let Err(error) = reservations::reserve_batch(deps, event_id, &requests).await {
+            let error = format!("{error:#}");
+            tracing::warn!(%event_id, error, "reservation batch failed");
+            for index in indexes {
+                outcomes[index] = Err(HandlerError::Transient(anyhow::anyhow!("{error}")));
+            }
         }
     }
     outcomes
-        .into_iter()
-        .map(|outcome| outcome.unwrap_or(Ok(())))
-        .collect()
 }

@@ -4,11 +4,12 @@
 pub mod admission;
 pub mod idempotency;
 pub mod purchases;
+pub mod queueing;
 pub mod status;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use common::{amqp::Broker, redis::RedisStore};
+use common::redis::RedisStore;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -17,11 +18,10 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct Deps {
     pub redis: RedisStore,
-    pub broker: Broker,
+    pub purchase_queue: queueing::PurchaseQueue,
     pub updates: status::PurchaseUpdates,
     /// Asked only on the rare path where an event has no counters: is it an event at all?
     pub catalog: Catalog,
-    pub purchase_queue_shards: u16,
     /// One permit per purchase request being handled (`purchase_max_in_flight`).
     pub intake_permits: Arc<Semaphore>,
     /// How long a key may stay `admitted` before a repeat takes its publish over: longer

@@ -7,13 +7,9 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use base64::Engine;
-use common::amqp::ExchangeRole;
-use contracts::{
-    Envelope,
-    purchases::{
-        MAX_PLACES_PER_PURCHASE, PurchaseAccepted, PurchaseRequest, PurchaseRequestedV1,
-        PurchaseStatus, PurchaseView, Selection, purchase_routing_key,
-    },
+use contracts::purchases::{
+    MAX_PLACES_PER_PURCHASE, PurchaseAccepted, PurchaseRequest, PurchaseRequestedV1,
+    PurchaseStatus, PurchaseView, Selection,
 };
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -73,22 +69,14 @@ async fn queue(
     purchase_id: Uuid,
     requested_at: OffsetDateTime,
 ) -> Result<PurchaseAccepted, PurchaseError> {
-    let envelope = Envelope::new(
+    let request = PurchaseRequestedV1 {
         purchase_id,
-        PurchaseRequestedV1 {
-            purchase_id,
-            buyer_id: candidate.buyer_id,
-            event_id: candidate.event_id,
-            selection: candidate.selection.clone(),
-            requested_at,
-        },
-    );
-    let routing_key = purchase_routing_key(candidate.event_id, deps.purchase_queue_shards);
-    if let Err(error) = deps
-        .broker
-        .publish_envelope(ExchangeRole::Commands, &routing_key, &envelope)
-        .await
-    {
+        buyer_id: candidate.buyer_id,
+        event_id: candidate.event_id,
+        selection: candidate.selection.clone(),
+        requested_at,
+    };
+    if let Err(error) = deps.purchase_queue.queue(request).await {
         tracing::warn!(error = %error, %purchase_id, "purchase not confirmed by the broker");
         if error.may_have_been_queued() {
             return Err(PurchaseError::Unavailable {

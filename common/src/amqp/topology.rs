@@ -2,7 +2,7 @@
 //! each connect, the exchanges it publishes to and the queues it consumes from.
 //!
 //! - `<ns>.events` (topic): domain events, routing key = message type (`order.paid`).
-//! - `<ns>.commands` (topic): commands such as `purchase.requested`.
+//! - `<ns>.commands` (topic): commands such as `purchases.requested`.
 //! - `<ns>.unrouted` (fanout) + queue: the alternate exchange of the two above, so that a
 //!   message nobody is bound to yet is kept instead of silently dropped.
 //! - `<ns>.dead-letter` (fanout) + queue: where poison messages end, after being refused or

@@ -17,7 +17,7 @@ use common::{
 };
 use contracts::{
     Envelope,
-    purchases::{PurchaseRequestedV1, Selection, purchase_routing_key},
+    purchases::{PurchaseRequestedV1, PurchasesRequestedV1, Selection, purchase_routing_key},
 };
 use uuid::Uuid;
 
@@ -269,7 +269,12 @@ async fn hold_seat(catalog: &Catalog, event_id: &str, seat_id: &str) {
         .publish_envelope(
             ExchangeRole::Commands,
             &purchase_routing_key(event_id, amqp.purchase_queue_shards),
-            &Envelope::new(purchase_id, request),
+            &Envelope::new(
+                purchase_id,
+                PurchasesRequestedV1 {
+                    requests: vec![request],
+                },
+            ),
         )
         .await
         .expect("published");

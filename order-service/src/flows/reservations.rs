@@ -38,15 +38,12 @@ use crate::storage::{
 pub async fn reserve_batch(
     deps: &Deps,
     event_id: Uuid,
-    requests: &[Envelope<PurchaseRequestedV1>],
+    requests: &[PurchaseRequestedV1],
 ) -> anyhow::Result<()> {
     let mut client = deps.database.pool().get().await?;
     let transaction = client.transaction().await?;
     inventory::lock_counters(&transaction, event_id, false).await?;
-    let purchase_ids: Vec<Uuid> = requests
-        .iter()
-        .map(|request| request.payload.purchase_id)
-        .collect();
+    let purchase_ids: Vec<Uuid> = requests.iter().map(|request| request.purchase_id).collect();
     let already_decided = orders::decided_purchases(&transaction, &purchase_ids).await?;
     let mut settlements: Vec<(Uuid, Settlement)> = already_decided
         .iter()
@@ -54,9 +51,9 @@ pub async fn reserve_batch(
         .collect();
     let mut seen: HashSet<Uuid> = already_decided.keys().copied().collect();
     let mut taken_seats: Vec<Uuid> = Vec::new();
-    let fresh: Vec<&Envelope<PurchaseRequestedV1>> = requests
+    let fresh: Vec<&PurchaseRequestedV1> = requests
         .iter()
-        .filter(|request| seen.insert(request.payload.purchase_id))
+        .filter(|request| seen.insert(request.purchase_id))
         .collect();
 
     if !fresh.is_empty() {
@@ -113,10 +110,10 @@ pub(crate) fn settlement_of_state(state: &str) -> Settlement {
 }
 
 fn new_order(
-    request: &Envelope<PurchaseRequestedV1>,
+    request: &PurchaseRequestedV1,
     outcome: Result<Vec<LockedPlace>, RejectionReason>,
 ) -> NewOrder {
-    let purchase = &request.payload;
+    let purchase = request;
     NewOrder {
         order_id: Uuid::now_v7(),
         purchase_id: purchase.purchase_id,
@@ -132,19 +129,16 @@ async fn decide(
     client: &impl GenericClient,
     event_id: Uuid,
     terms: SalesTerms,
-    requests: &[&Envelope<PurchaseRequestedV1>],
+    requests: &[&PurchaseRequestedV1],
 ) -> anyhow::Result<Vec<NewOrder>> {
-    let buyer_ids: Vec<Uuid> = requests
-        .iter()
-        .map(|request| request.payload.buyer_id)
-        .collect();
+    let buyer_ids: Vec<Uuid> = requests.iter().map(|request| request.buyer_id).collect();
     let mut held = orders::lock_buyers(client, event_id, &buyer_ids).await?;
     let initially_held = held.clone();
 
     let mut wanted_by_tier: HashMap<Uuid, i64> = HashMap::new();
     let mut wanted_seats: Vec<Uuid> = Vec::new();
     for request in requests {
-        match &request.payload.selection {
+        match &request.selection {
             Selection::BestAvailable { tier_id, quantity } => {
                 *wanted_by_tier.entry(*tier_id).or_default() += i64::from(*quantity);
             }
@@ -156,7 +150,7 @@ async fn decide(
     let limit = i32::try_from(terms.per_buyer_limit).unwrap_or(i32::MAX);
     let mut decided = Vec::with_capacity(requests.len());
     for request in requests {
-        let purchase = &request.payload;
+        let purchase = request;
         let count = i32::try_from(purchase.selection.place_count()).unwrap_or(i32::MAX);
         let buyer_held = held.get(&purchase.buyer_id).copied().unwrap_or(0);
         let outcome = if purchase.requested_at < terms.open_at {
@@ -272,7 +266,7 @@ impl Offer {
 /// The batch's decisions as one message, in the order the requests arrived.
 fn decisions(
     event_id: Uuid,
-    requests: &[&Envelope<PurchaseRequestedV1>],
+    requests: &[&PurchaseRequestedV1],
     orders: &[NewOrder],
     hold_expires_at: OffsetDateTime,
 ) -> PurchasesDecidedV1 {
@@ -282,7 +276,7 @@ fn decisions(
         rejected: Vec::new(),
     };
     for (request, order) in requests.iter().zip(orders) {
-        let purchase = &request.payload;
+        let purchase = request;
         match &order.outcome {
             Ok(places) => decided.reserved.push(OrderReservedV1 {
                 order_id: order.order_id,

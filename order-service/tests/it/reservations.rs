@@ -17,7 +17,7 @@ use common::{
 use contracts::{
     Envelope, Message,
     events::{EventPublishedV1, EventRepricedV1, PublishedArea, PublishedTier, TierPrice},
-    purchases::{PurchaseRequestedV1, Selection, purchase_routing_key},
+    purchases::{PurchaseRequestedV1, PurchasesRequestedV1, Selection, purchase_routing_key},
 };
 use futures::{StreamExt, stream};
 use order_service::{config::Config, test_support};
@@ -105,15 +105,17 @@ impl Publisher {
         let purchase_id = Uuid::now_v7();
         let envelope = Envelope::new(
             purchase_id,
-            PurchaseRequestedV1 {
-                purchase_id,
-                buyer_id,
-                event_id,
-                selection: Selection::BestAvailable {
-                    tier_id,
-                    quantity: 1,
-                },
-                requested_at: OffsetDateTime::now_utc(),
+            PurchasesRequestedV1 {
+                requests: vec![PurchaseRequestedV1 {
+                    purchase_id,
+                    buyer_id,
+                    event_id,
+                    selection: Selection::BestAvailable {
+                        tier_id,
+                        quantity: 1,
+                    },
+                    requested_at: OffsetDateTime::now_utc(),
+                }],
             },
         );
         let routing_key = purchase_routing_key(event_id, self.shards);

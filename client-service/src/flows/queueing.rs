@@ -1,0 +1,140 @@
+//! Queueing admitted purchases with a group commit: every admitted request of this instance
+//! goes through one `PurchaseQueue`, which publishes the requests that have gathered as one
+//! `purchases.requested` message per purchase queue shard, and answers each request with its
+//! message's confirm.
+//!
+//! At most `PUBLISHES_IN_FLIGHT` messages await their confirms at once; requests arriving
+//! meanwhile make up the next message. A request alone is published at once, and at a drop
+//! the broker's work per purchase shrinks as the load grows (one message, one confirm, one
+//! delivery for many purchases), which is where the intake's CPU went.
+//!
+//! A request is answered only with its own message's confirm: nothing is reported queued
+//! that the broker has not confirmed.
+
+use std::{collections::HashMap, sync::Arc};
+
+use common::amqp::{Broker, ExchangeRole, PublishError};
+use contracts::{
+    Envelope,
+    purchases::{PurchaseRequestedV1, PurchasesRequestedV1, purchase_routing_key},
+};
+use futures::future::join_all;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use uuid::Uuid;
+
+/// Messages awaiting their confirms at once (one per publisher channel of the broker).
+const PUBLISHES_IN_FLIGHT: usize = 4;
+/// Most requests in one message.
+const MAX_REQUESTS_PER_MESSAGE: usize = 500;
+/// Requests waiting for a message; the intake's own in-flight bound keeps it from filling.
+const WAITING_CAPACITY: usize = 4_096;
+
+/// Why a request was not confirmed as queued.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{reason}")]
+pub struct QueueError {
+    reason: String,
+    /// The message went out and no answer came: it may be in its queue all the same.
+    may_have_been_queued: bool,
+}
+
+impl QueueError {
+    pub fn may_have_been_queued(&self) -> bool {
+        self.may_have_been_queued
+    }
+
+    fn from_publish(error: &PublishError) -> Self {
+        Self {
+            reason: error.to_string(),
+            may_have_been_queued: error.may_have_been_queued(),
+        }
+    }
+}
+
+struct Waiting {
+    request: PurchaseRequestedV1,
+    confirmed: oneshot::Sender<Result<(), QueueError>>,
+}
+
+/// The way into the purchase queues; cheap to clone.
+#[derive(Clone)]
+pub struct PurchaseQueue {
+    waiting: mpsc::Sender<Waiting>,
+}
+
+impl PurchaseQueue {
+    /// Starts the publisher; it ends when the last clone is dropped.
+    pub fn start(broker: Broker, shards: u16) -> Self {
+        let (waiting, receiver) = mpsc::channel(WAITING_CAPACITY);
+        tokio::spawn(publish_gathered(broker, shards, receiver));
+        Self { waiting }
+    }
+
+    /// Queues `request`; `Ok` once the broker confirmed the message that carries it.
+    pub async fn queue(&self, request: PurchaseRequestedV1) -> Result<(), QueueError> {
+        let (confirmed, confirmation) = oneshot::channel();
+        let not_queued = |reason: &str| QueueError {
+            reason: reason.to_owned(),
+            may_have_been_queued: false,
+        };
+        self.waiting
+            .send(Waiting { request, confirmed })
+            .await
+            .map_err(|_| not_queued("the purchase publisher has stopped"))?;
+        // A publisher gone after taking the request may have published it.
+        confirmation.await.unwrap_or_else(|_| {
+            Err(QueueError {
+                reason: "the purchase publisher stopped before the confirm".to_owned(),
+                may_have_been_queued: true,
+            })
+        })
+    }
+}
+
+/// Takes what has gathered whenever a publish slot is free, and publishes it.
+async fn publish_gathered(broker: Broker, shards: u16, mut receiver: mpsc::Receiver<Waiting>) {
+    let slots = Arc::new(Semaphore::new(PUBLISHES_IN_FLIGHT));
+    while let Some(first) = receiver.recv().await {
+        // Waiting for a slot is what lets the next message gather.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut gathered = vec![first];
+        while gathered.len() < MAX_REQUESTS_PER_MESSAGE {
+            match receiver.try_recv() {
+                Ok(next) => gathered.push(next),
+                Err(_) => break,
+            }
+        }
+        let broker = broker.clone();
+        tokio::spawn(async move {
+            publish_by_shard(&broker, shards, gathered).await;
+            drop(slot);
+        });
+    }
+}
+
+/// One message per shard, published at once; each request answered with its message's fate.
+async fn publish_by_shard(broker: &Broker, shards: u16, gathered: Vec<Waiting>) {
+    let mut by_shard: HashMap<String, Vec<Waiting>> = HashMap::new();
+    for waiting in gathered {
+        let routing_key = purchase_routing_key(waiting.request.event_id, shards);
+        by_shard.entry(routing_key).or_default().push(waiting);
+    }
+    join_all(by_shard.into_iter().map(|(routing_key, group)| async move {
+        let (requests, answers): (Vec<_>, Vec<_>) = group
+            .into_iter()
+            .map(|waiting| (waiting.request, waiting.confirmed))
+            .unzip();
+        let envelope = Envelope::new(Uuid::now_v7(), PurchasesRequestedV1 { requests });
+        let outcome = broker
+            .publish_envelope(ExchangeRole::Commands, &routing_key, &envelope)
+            .await
+            .map_err(|error| QueueError::from_publish(&error));
+        for answer in answers {
+            // A request whose handler has gone (client disconnected) needs no answer.
+            let _ = answer.send(outcome.clone());
+        }
+    }))
+    .await;
+}
