@@ -5,3 +5,4 @@ mod health;
 mod helpers;
 mod payments;
 mod purchases;
+mod queueing;
