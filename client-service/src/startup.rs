@@ -45,9 +45,14 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         tickets: upstream("ticket-service", &config.upstreams.ticket_url)?,
         deliveries: upstream("delivery-service", &config.upstreams.delivery_url)?,
     };
+    let mut registry = Registry::default();
     let deps = Deps {
         redis: redis.clone(),
-        purchase_queue: PurchaseQueue::start(broker.clone(), config.amqp.purchase_queue_shards),
+        purchase_queue: PurchaseQueue::start(
+            broker.clone(),
+            config.amqp.purchase_queue_shards,
+            &mut registry,
+        ),
         updates: PurchaseUpdates::start(redis, shutdown.clone()),
         catalog: Catalog {
             http: reqwest::Client::builder()
@@ -66,7 +71,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let router = common::http::router(
         http::routes(state, upstreams),
         readiness,
-        Registry::default(),
+        registry,
         config.http.request_timeout,
     );
     let status_consumer = messaging::spawn_consumers(&deps, &broker, &shutdown);

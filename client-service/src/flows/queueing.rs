@@ -11,7 +11,7 @@
 //! A request is answered only with its own message's confirm: nothing is reported queued
 //! that the broker has not confirmed.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use common::amqp::{Broker, ExchangeRole, PublishError};
 use contracts::{
@@ -19,6 +19,10 @@ use contracts::{
     purchases::{PurchaseRequestedV1, PurchasesRequestedV1, purchase_routing_key},
 };
 use futures::future::join_all;
+use prometheus_client::{
+    metrics::histogram::{Histogram, exponential_buckets},
+    registry::Registry,
+};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -54,6 +58,42 @@ impl QueueError {
 struct Waiting {
     request: PurchaseRequestedV1,
     confirmed: oneshot::Sender<Result<(), QueueError>>,
+    since: Instant,
+}
+
+/// What the group commit does, for operators: how full its messages are and where a
+/// request's time goes (waiting for a message, then for its confirm).
+#[derive(Clone)]
+struct QueueMetrics {
+    requests_per_message: Histogram,
+    wait_seconds: Histogram,
+    confirm_seconds: Histogram,
+}
+
+impl QueueMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            requests_per_message: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+            wait_seconds: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
+            confirm_seconds: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
+        };
+        registry.register(
+            "purchase_queue_requests_per_message",
+            "Purchase requests carried by one purchases.requested message",
+            metrics.requests_per_message.clone(),
+        );
+        registry.register(
+            "purchase_queue_wait_seconds",
+            "Time an admitted request waited for its message to be published",
+            metrics.wait_seconds.clone(),
+        );
+        registry.register(
+            "purchase_queue_confirm_seconds",
+            "Time from publishing a purchases.requested message to the broker's confirm",
+            metrics.confirm_seconds.clone(),
+        );
+        metrics
+    }
 }
 
 /// The way into the purchase queues; cheap to clone.
@@ -63,10 +103,12 @@ pub struct PurchaseQueue {
 }
 
 impl PurchaseQueue {
-    /// Starts the publisher; it ends when the last clone is dropped.
-    pub fn start(broker: Broker, shards: u16) -> Self {
+    /// Starts the publisher, with its metrics in `registry`; it ends when the last clone is
+    /// dropped.
+    pub fn start(broker: Broker, shards: u16, registry: &mut Registry) -> Self {
         let (waiting, receiver) = mpsc::channel(WAITING_CAPACITY);
-        tokio::spawn(publish_gathered(broker, shards, receiver));
+        let metrics = QueueMetrics::register(registry);
+        tokio::spawn(publish_gathered(broker, shards, receiver, metrics));
         Self { waiting }
     }
 
@@ -78,7 +120,11 @@ impl PurchaseQueue {
             may_have_been_queued: false,
         };
         self.waiting
-            .send(Waiting { request, confirmed })
+            .send(Waiting {
+                request,
+                confirmed,
+                since: Instant::now(),
+            })
             .await
             .map_err(|_| not_queued("the purchase publisher has stopped"))?;
         // A publisher gone after taking the request may have published it.
@@ -92,7 +138,12 @@ impl PurchaseQueue {
 }
 
 /// Takes what has gathered whenever a publish slot is free, and publishes it.
-async fn publish_gathered(broker: Broker, shards: u16, mut receiver: mpsc::Receiver<Waiting>) {
+async fn publish_gathered(
+    broker: Broker,
+    shards: u16,
+    mut receiver: mpsc::Receiver<Waiting>,
+    metrics: QueueMetrics,
+) {
     let slots = Arc::new(Semaphore::new(PUBLISHES_IN_FLIGHT));
     while let Some(first) = receiver.recv().await {
         // Waiting for a slot is what lets the next message gather.
@@ -106,18 +157,26 @@ async fn publish_gathered(broker: Broker, shards: u16, mut receiver: mpsc::Recei
                 Err(_) => break,
             }
         }
-        let broker = broker.clone();
+        let (broker, metrics) = (broker.clone(), metrics.clone());
         tokio::spawn(async move {
-            publish_by_shard(&broker, shards, gathered).await;
+            publish_by_shard(&broker, shards, gathered, &metrics).await;
             drop(slot);
         });
     }
 }
 
 /// One message per shard, published at once; each request answered with its message's fate.
-async fn publish_by_shard(broker: &Broker, shards: u16, gathered: Vec<Waiting>) {
+async fn publish_by_shard(
+    broker: &Broker,
+    shards: u16,
+    gathered: Vec<Waiting>,
+    metrics: &QueueMetrics,
+) {
     let mut by_shard: HashMap<String, Vec<Waiting>> = HashMap::new();
     for waiting in gathered {
+        metrics
+            .wait_seconds
+            .observe(waiting.since.elapsed().as_secs_f64());
         let routing_key = purchase_routing_key(waiting.request.event_id, shards);
         by_shard.entry(routing_key).or_default().push(waiting);
     }
@@ -126,11 +185,16 @@ async fn publish_by_shard(broker: &Broker, shards: u16, gathered: Vec<Waiting>) 
             .into_iter()
             .map(|waiting| (waiting.request, waiting.confirmed))
             .unzip();
+        metrics.requests_per_message.observe(requests.len() as f64);
         let envelope = Envelope::new(Uuid::now_v7(), PurchasesRequestedV1 { requests });
+        let publishing = Instant::now();
         let outcome = broker
             .publish_envelope(ExchangeRole::Commands, &routing_key, &envelope)
             .await
             .map_err(|error| QueueError::from_publish(&error));
+        metrics
+            .confirm_seconds
+            .observe(publishing.elapsed().as_secs_f64());
         for answer in answers {
             // A request whose handler has gone (client disconnected) needs no answer.
             let _ = answer.send(outcome.clone());

@@ -9,6 +9,7 @@ use contracts::{
     Envelope,
     purchases::{PurchaseRequestedV1, PurchasesRequestedV1, Selection, shard_routing_key},
 };
+use prometheus_client::registry::Registry;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -37,7 +38,7 @@ async fn concurrent_requests_share_messages_and_each_is_queued_exactly_once() {
     let queue_name = topology.queue("purchases");
     let shutdown = CancellationToken::new();
     let broker = Broker::start(amqp.clone(), topology, shutdown.clone()).await;
-    let purchases = PurchaseQueue::start(broker.clone(), 1);
+    let purchases = PurchaseQueue::start(broker.clone(), 1, &mut Registry::default());
     let requests: Vec<PurchaseRequestedV1> = (0..300).map(|_| request(Uuid::now_v7())).collect();
 
     let outcomes = futures::future::join_all(
