@@ -139,8 +139,13 @@ return 1
     )
 });
 
-// KEYS: meta remaining buyers pending taken
-// ARGV: open_ms close_ms limit tier_count buyer_count (tier available)* (buyer held)* taken*
+// KEYS: meta remaining buyers pending taken staged_taken
+// ARGV: open_ms close_ms limit tier_count buyer_count staged_count (tier available)*
+//       (buyer held)*
+// The taken seats (tens of thousands for a large venue) are staged in a key of their own
+// beforehand, a chunk per command, and swapped in here: Redis runs one script at a time, and
+// writing them all inside it held every admission behind it for tens of milliseconds at each
+// reconciliation.
 static RECONCILE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -153,19 +158,24 @@ for i = 2, #pending, 2 do
     pending_by_buyer[buyer] = (pending_by_buyer[buyer] or 0) + tonumber(n)
   end
 end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
+if redis.call('SCARD', KEYS[6]) ~= tonumber(ARGV[6]) then
+  return redis.error_reply('the staged taken seats are incomplete')
+end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('UNLINK', KEYS[5])
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  redis.call('RENAME', KEYS[6], KEYS[5])
+  redis.call('PERSIST', KEYS[5])
+end
 local tier_count, buyer_count = tonumber(ARGV[4]), tonumber(ARGV[5])
-local first_buyer = 6 + 2 * tier_count
+local first_buyer = 7 + 2 * tier_count
 local first_taken = first_buyer + 2 * buyer_count
 for i = 0, tier_count - 1 do
-  local tier = ARGV[6 + 2 * i]
-  redis.call('HSET', KEYS[2], tier, tonumber(ARGV[7 + 2 * i]) - (pending_by_tier[tier] or 0))
+  local tier = ARGV[7 + 2 * i]
+  redis.call('HSET', KEYS[2], tier, tonumber(ARGV[8 + 2 * i]) - (pending_by_tier[tier] or 0))
 end
 for i = first_buyer, first_taken - 1, 2 do
   pending_by_buyer[ARGV[i]] = (pending_by_buyer[ARGV[i]] or 0) + tonumber(ARGV[i + 1])
-end
-for i = first_taken, #ARGV, 5000 do
-  redis.call('SADD', KEYS[5], unpack(ARGV, i, math.min(i + 4999, #ARGV)))
 end
 for buyer, n in pairs(pending_by_buyer) do
   if n > 0 then redis.call('HSET', KEYS[3], buyer, n) end
@@ -311,6 +321,11 @@ pub struct Truth<'a> {
     pub taken_seats: &'a [Uuid],
 }
 
+/// Seats staged per command: each is a short step for Redis, whatever the venue's size.
+const STAGED_SEATS_PER_COMMAND: usize = 1_000;
+/// A staged set left by a reconciliation that died half-way goes away by itself.
+const STAGED_SEATS_TTL_SECONDS: i64 = 300;
+
 /// Rewrites the counters from Postgres' numbers, keeping out what pending purchases took, and
 /// makes the event admissible.
 pub async fn reconcile(
@@ -319,6 +334,20 @@ pub async fn reconcile(
     truth: &Truth<'_>,
 ) -> redis::RedisResult<()> {
     let keys = EventKeys::new(redis, event_id);
+    // In the event's hash slot, like its other keys.
+    let staged_taken = format!("{}:staged:{}", keys.taken, Uuid::now_v7());
+    let mut connection = redis.connection();
+    let mut staging = redis::pipe();
+    for chunk in truth.taken_seats.chunks(STAGED_SEATS_PER_COMMAND) {
+        let members: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+        staging.sadd(&staged_taken, members).ignore();
+    }
+    if !truth.taken_seats.is_empty() {
+        staging
+            .expire(&staged_taken, STAGED_SEATS_TTL_SECONDS)
+            .ignore();
+        let () = staging.query_async(&mut connection).await?;
+    }
     let terms = truth.terms;
     let mut invocation = RECONCILE.prepare_invoke();
     invocation
@@ -327,6 +356,7 @@ pub async fn reconcile(
         .key(&keys.buyers)
         .key(&keys.pending)
         .key(&keys.taken)
+        .key(&staged_taken)
         .arg(unix_ms(terms.open_at))
         .arg(
             terms
@@ -337,15 +367,13 @@ pub async fn reconcile(
         )
         .arg(terms.per_buyer_limit)
         .arg(truth.available.len())
-        .arg(truth.held.len());
+        .arg(truth.held.len())
+        .arg(truth.taken_seats.len());
     for (tier_id, places) in truth.available {
         invocation.arg(tier_id.to_string()).arg(*places);
     }
     for (buyer_id, places) in truth.held {
         invocation.arg(buyer_id.to_string()).arg(*places);
     }
-    for seat_id in truth.taken_seats {
-        invocation.arg(seat_id.to_string());
-    }
-    invocation.invoke_async(&mut redis.connection()).await
+    invocation.invoke_async(&mut connection).await
 }

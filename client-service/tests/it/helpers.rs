@@ -1,7 +1,13 @@
 //! `spawn_app`: client-service built by the same `startup::build` as production, on a free port,
 //! with its own database, Redis prefix, broker namespace and bucket (`TestContext`).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use account_service::{test_support::token_verification, tokens::TokenIssuer};
 use client_service::{
@@ -20,6 +26,10 @@ use contracts::{
 };
 use serde_json::Value;
 use time::OffsetDateTime;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -449,4 +459,47 @@ impl Pipeline {
         assert_eq!(held, claims, "places and claims disagree");
         held
     }
+}
+
+/// A TCP link to the broker that can fall silent one way: once `silent` is set, what the
+/// client sends still reaches RabbitMQ, but nothing RabbitMQ answers (confirms among it)
+/// comes back, as when a network path fails in one direction. Returns the AMQP URL through
+/// the link.
+pub(crate) async fn one_way_broker_link(amqp_url: &str, silent: Arc<AtomicBool>) -> String {
+    let authority_start = amqp_url.rfind('@').map_or("amqp://".len(), |at| at + 1);
+    let authority_end = amqp_url[authority_start..]
+        .find('/')
+        .map_or(amqp_url.len(), |slash| authority_start + slash);
+    let broker_address = amqp_url[authority_start..authority_end].to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let link_address = listener.local_addr().expect("an address");
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(broker) = TcpStream::connect(&broker_address).await else {
+                continue;
+            };
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_broker, mut to_broker) = broker.into_split();
+            tokio::spawn(async move { tokio::io::copy(&mut from_client, &mut to_broker).await });
+            let silent = silent.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0; 64 * 1024];
+                while let Ok(read) = from_broker.read(&mut buffer).await {
+                    if read == 0 {
+                        break;
+                    }
+                    if !silent.load(Ordering::SeqCst)
+                        && to_client.write_all(&buffer[..read]).await.is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    format!(
+        "{}{link_address}{}",
+        &amqp_url[..authority_start],
+        &amqp_url[authority_end..]
+    )
 }

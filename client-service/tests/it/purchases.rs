@@ -1,7 +1,14 @@
 //! The purchase path end to end, against real Postgres, Redis and RabbitMQ: intake in
 //! client-service, the queue, reservation in order-service, and the statuses coming back.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use common::{
     availability::{EventKeys, unix_ms},
@@ -16,8 +23,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::helpers::{
-    Pipeline, accepted_id, event_on_sale, seated_tier, spawn_pipeline, spawn_pipeline_with,
-    standing_tier, tier_body,
+    Pipeline, accepted_id, event_on_sale, one_way_broker_link, seated_tier, spawn_pipeline,
+    spawn_pipeline_with, standing_tier, tier_body,
 };
 
 /// Fires `attempts` (buyer, quantity) purchase requests at once over every gateway; returns
@@ -508,14 +515,21 @@ async fn a_purchase_the_broker_cannot_take_is_a_503_that_gives_the_places_back()
 async fn a_purchase_the_broker_did_not_confirm_is_queued_once_by_the_retry_with_its_key() {
     let mut pipeline = spawn_pipeline().await;
     let (event, tier_id) = pipeline.standing_event(10, 4).await;
-    // Gateway 1 gives up on every confirm; gateway 2 takes an unconfirmed key over after
-    // 1.5 s (its confirm timeout + 1 s).
+    // Gateway 1 reaches the broker over a link that goes silent one way: its publishes arrive,
+    // their confirms never come back. Gateway 2 takes an unconfirmed key over after 1.5 s (its
+    // confirm timeout + 1 s).
+    let silent = Arc::new(AtomicBool::new(false));
+    let link = one_way_broker_link(pipeline.context.amqp().url.expose(), silent.clone()).await;
     pipeline
-        .add_gateway(|config| config.amqp.publish_confirm_timeout = Duration::ZERO)
+        .add_gateway(|config| {
+            config.amqp.url = Secret::new(link);
+            config.amqp.publish_confirm_timeout = Duration::from_millis(500);
+        })
         .await;
     pipeline
         .add_gateway(|config| config.amqp.publish_confirm_timeout = Duration::from_millis(500))
         .await;
+    silent.store(true, Ordering::SeqCst);
     let buyer_id = Uuid::now_v7();
     let token = pipeline.buyer(buyer_id);
     let body = tier_body(event.event_id, tier_id, 3);

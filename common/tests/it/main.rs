@@ -2,6 +2,7 @@
 //! each test isolated by a `TestContext`.
 
 mod auth;
+mod availability;
 mod broker;
 mod http;
 mod outbox;
