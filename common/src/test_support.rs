@@ -368,13 +368,21 @@ pub async fn publish_event<P: contracts::Message>(
     shutdown.cancel();
 }
 
-/// Messages ready in a queue (`<ns>.<name>` is the caller's to build), read with a passive
-/// declare; unacked messages are not counted.
-pub async fn queue_depth(config: &AmqpConfig, queue: &str) -> anyhow::Result<u32> {
+/// A connection of its own to the test broker, and a channel on it, for a look at a queue.
+async fn inspection_channel(
+    config: &AmqpConfig,
+) -> anyhow::Result<(lapin::Connection, lapin::Channel)> {
     let connection =
         lapin::Connection::connect(config.url.expose(), lapin::ConnectionProperties::default())
             .await?;
     let channel = connection.create_channel().await?;
+    Ok((connection, channel))
+}
+
+/// Messages ready in a queue (`<ns>.<name>` is the caller's to build), read with a passive
+/// declare; unacked messages are not counted.
+pub async fn queue_depth(config: &AmqpConfig, queue: &str) -> anyhow::Result<u32> {
+    let (connection, channel) = inspection_channel(config).await?;
     let declared = channel
         .queue_declare(
             queue.into(),
@@ -391,10 +399,7 @@ pub async fn queue_depth(config: &AmqpConfig, queue: &str) -> anyhow::Result<u32
 
 /// Takes (and acks) the next ready message of a queue (`<ns>.<name>`), if there is one.
 pub async fn take_message(config: &AmqpConfig, queue: &str) -> anyhow::Result<Option<Vec<u8>>> {
-    let connection =
-        lapin::Connection::connect(config.url.expose(), lapin::ConnectionProperties::default())
-            .await?;
-    let channel = connection.create_channel().await?;
+    let (connection, channel) = inspection_channel(config).await?;
     let message = channel
         .basic_get(
             queue.into(),
