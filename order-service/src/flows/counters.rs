@@ -69,16 +69,19 @@ async fn settle_abandoned(
     Ok(())
 }
 
-/// Rebuilds missing counters every `counter_check_interval` and all of them every
-/// `reconcile_interval`, starting with all of them at once.
+/// Rebuilds missing counters every `counter_check_interval`, and rewrites every event's once
+/// per `reconcile_interval`, starting with all of them at once.
+///
+/// After the first pass the rewrites roll: each check rewrites its share of the live events,
+/// in turn, instead of all of them back to back every interval. A rewrite reads the event's
+/// places in Postgres and writes its counters to Redis; dozens of large events at once made a
+/// burst of a second or two that took the CPU from admissions whenever it met a drop.
 pub fn spawn_keeper(deps: Deps, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last_full: Option<Instant> = None;
+        let checks_per_interval = checks_per_interval(&deps);
+        let mut turn = Turn::All;
         loop {
-            let full =
-                last_full.is_none_or(|at| at.elapsed() >= deps.reservations.reconcile_interval);
-            match keep(&deps, full).await {
-                Ok(()) if full => last_full = Some(Instant::now()),
+            match keep(&deps, &mut turn, checks_per_interval).await {
                 Ok(()) => {}
                 Err(error) => {
                     tracing::warn!(
@@ -96,17 +99,97 @@ pub fn spawn_keeper(deps: Deps, shutdown: CancellationToken) -> JoinHandle<()> {
     })
 }
 
-async fn keep(deps: &Deps, full: bool) -> anyhow::Result<()> {
+fn checks_per_interval(deps: &Deps) -> usize {
+    let config = &deps.reservations;
+    let per_interval =
+        config.reconcile_interval.as_millis() / config.counter_check_interval.as_millis().max(1);
+    usize::try_from(per_interval).unwrap_or(usize::MAX).max(1)
+}
+
+/// Whose counters the next check rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Every event's (the first pass).
+    All,
+    /// A share of the events, starting at this position of the live events in id order.
+    From(usize),
+}
+
+/// The events whose turn it is, and the turn after: `share` events from the turn's position
+/// on, wrapping around, so that `checks_per_interval` checks rewrite every event once.
+fn in_turn(event_ids: &[Uuid], turn: Turn, checks_per_interval: usize) -> (Vec<Uuid>, Turn) {
+    if event_ids.is_empty() {
+        return (Vec::new(), Turn::From(0));
+    }
+    let (start, share) = match turn {
+        Turn::All => (0, event_ids.len()),
+        Turn::From(start) => (
+            start % event_ids.len(),
+            event_ids.len().div_ceil(checks_per_interval),
+        ),
+    };
+    let due = (0..share)
+        .map(|offset| event_ids[(start + offset) % event_ids.len()])
+        .collect();
+    (due, Turn::From((start + share) % event_ids.len()))
+}
+
+async fn keep(deps: &Deps, turn: &mut Turn, checks_per_interval: usize) -> anyhow::Result<()> {
     let event_ids = {
         let client = deps.database.pool().get().await?;
         inventory::live_event_ids(&client).await?
     };
+    let (due, next) = in_turn(&event_ids, *turn, checks_per_interval);
     for event_id in event_ids {
-        if full || !availability::is_built(&deps.redis, event_id).await? {
+        if due.contains(&event_id) || !availability::is_built(&deps.redis, event_id).await? {
             let started = Instant::now();
             rebuild(deps, event_id).await?;
             tracing::debug!(%event_id, elapsed = ?started.elapsed(), "counters rebuilt");
         }
     }
+    *turn = next;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_the_first_pass_every_event_is_rewritten_once_per_interval_a_share_at_a_time() {
+        let events: Vec<Uuid> = (0..25).map(|_| Uuid::now_v7()).collect();
+        let (first, mut turn) = in_turn(&events, Turn::All, 30);
+        assert_eq!(first, events, "all at once to begin with");
+
+        let mut rewritten = Vec::new();
+        for _ in 0..25 {
+            let (due, next) = in_turn(&events, turn, 30);
+            assert_eq!(due.len(), 1, "25 events over 30 checks: one at a time");
+            rewritten.extend(due);
+            turn = next;
+        }
+
+        assert_eq!(rewritten, events, "each once, in turn");
+    }
+
+    #[test]
+    fn more_events_than_checks_share_each_check() {
+        let events: Vec<Uuid> = (0..100).map(|_| Uuid::now_v7()).collect();
+        let mut turn = Turn::From(0);
+        let mut rewritten = Vec::new();
+        for _ in 0..30 {
+            let (due, next) = in_turn(&events, turn, 30);
+            assert!(due.len() <= 4);
+            rewritten.extend(due);
+            turn = next;
+        }
+        rewritten.sort_unstable();
+        rewritten.dedup();
+        assert_eq!(rewritten.len(), 100, "every event within one interval");
+    }
+
+    #[test]
+    fn no_live_event_is_no_work() {
+        assert_eq!(in_turn(&[], Turn::All, 30), (Vec::new(), Turn::From(0)));
+    }
 }

@@ -124,7 +124,8 @@ pub async fn live_event_ids(
     let rows = client
         .query(
             "SELECT event_id FROM events
-             WHERE sales_close_at IS NULL OR sales_close_at > now() - interval '1 day'",
+             WHERE sales_close_at IS NULL OR sales_close_at > now() - interval '1 day'
+             ORDER BY event_id",
             &[],
         )
         .await?;
