@@ -62,7 +62,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
             event_url: config.upstreams.event_url.clone(),
         },
         intake_permits: Arc::new(Semaphore::new(config.purchase_max_in_flight)),
-        republish_after: config.amqp.publish_confirm_timeout + Duration::from_secs(1),
+        republish_after: 2 * config.amqp.publish_confirm_timeout + Duration::from_secs(1),
     };
     let state = AppState {
         deps: Arc::new(deps.clone()),

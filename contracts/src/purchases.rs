@@ -213,8 +213,13 @@ pub struct PurchaseRequestedV1 {
 /// consumers work on different events and one event's requests stay in one queue:
 /// `purchases.requested.<shard>`.
 pub fn purchase_routing_key(event_id: Uuid, shards: u16) -> String {
+    shard_routing_key(purchase_shard(event_id, shards))
+}
+
+/// The purchase queue shard of `event_id`'s requests.
+pub fn purchase_shard(event_id: Uuid, shards: u16) -> u16 {
     let shard = event_id.as_u128() % u128::from(shards.max(1));
-    shard_routing_key(u16::try_from(shard).unwrap_or_default())
+    u16::try_from(shard).expect("a remainder of a u16 fits a u16")
 }
 
 /// The routing key of purchase queue shard `shard`.

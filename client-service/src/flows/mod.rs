@@ -25,7 +25,8 @@ pub struct Deps {
     /// One permit per purchase request being handled (`purchase_max_in_flight`).
     pub intake_permits: Arc<Semaphore>,
     /// How long a key may stay `admitted` before a repeat takes its publish over: longer
-    /// than a publish waits for its confirm.
+    /// than a request can wait for its message (a publish slot frees within one confirm
+    /// timeout) and then for that message's confirm.
     pub republish_after: Duration,
 }
 

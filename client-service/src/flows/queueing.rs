@@ -16,7 +16,7 @@ use std::{collections::HashMap, sync::Arc, time::Instant};
 use common::amqp::{Broker, ExchangeRole, PublishError};
 use contracts::{
     Envelope,
-    purchases::{PurchaseRequestedV1, PurchasesRequestedV1, purchase_routing_key},
+    purchases::{PurchaseRequestedV1, PurchasesRequestedV1, purchase_shard, shard_routing_key},
 };
 use futures::future::join_all;
 use prometheus_client::{
@@ -172,15 +172,15 @@ async fn publish_by_shard(
     gathered: Vec<Waiting>,
     metrics: &QueueMetrics,
 ) {
-    let mut by_shard: HashMap<String, Vec<Waiting>> = HashMap::new();
+    let mut by_shard: HashMap<u16, Vec<Waiting>> = HashMap::new();
     for waiting in gathered {
         metrics
             .wait_seconds
             .observe(waiting.since.elapsed().as_secs_f64());
-        let routing_key = purchase_routing_key(waiting.request.event_id, shards);
-        by_shard.entry(routing_key).or_default().push(waiting);
+        let shard = purchase_shard(waiting.request.event_id, shards);
+        by_shard.entry(shard).or_default().push(waiting);
     }
-    join_all(by_shard.into_iter().map(|(routing_key, group)| async move {
+    join_all(by_shard.into_iter().map(|(shard, group)| async move {
         let (requests, answers): (Vec<_>, Vec<_>) = group
             .into_iter()
             .map(|waiting| (waiting.request, waiting.confirmed))
@@ -189,7 +189,7 @@ async fn publish_by_shard(
         let envelope = Envelope::new(Uuid::now_v7(), PurchasesRequestedV1 { requests });
         let publishing = Instant::now();
         let outcome = broker
-            .publish_envelope(ExchangeRole::Commands, &routing_key, &envelope)
+            .publish_envelope(ExchangeRole::Commands, &shard_routing_key(shard), &envelope)
             .await
             .map_err(|error| QueueError::from_publish(&error));
         metrics

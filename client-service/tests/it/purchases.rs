@@ -516,8 +516,8 @@ async fn a_purchase_the_broker_did_not_confirm_is_queued_once_by_the_retry_with_
     let mut pipeline = spawn_pipeline().await;
     let (event, tier_id) = pipeline.standing_event(10, 4).await;
     // Gateway 1 reaches the broker over a link that goes silent one way: its publishes arrive,
-    // their confirms never come back. Gateway 2 takes an unconfirmed key over after 1.5 s (its
-    // confirm timeout + 1 s).
+    // their confirms never come back. Gateway 2 takes an unconfirmed key over after 2 s (twice
+    // its confirm timeout + 1 s).
     let silent = Arc::new(AtomicBool::new(false));
     let link = one_way_broker_link(pipeline.context.amqp().url.expose(), silent.clone()).await;
     pipeline
