@@ -72,8 +72,8 @@ async fn settle_abandoned(
 /// Rebuilds missing counters every `counter_check_interval`, and rewrites every event's once
 /// per `reconcile_interval`, starting with all of them at once.
 ///
-/// After the first pass the rewrites roll: each check rewrites its share of the live events,
-/// in turn, instead of all of them back to back every interval. A rewrite reads the event's
+/// After the first pass the rewrites roll: the live events are spread over the interval's
+/// checks, each rewritten once per interval, instead of all of them back to back. A rewrite reads the event's
 /// places in Postgres and writes its counters to Redis; dozens of large events at once made a
 /// burst of a second or two that took the CPU from admissions whenever it met a drop.
 pub fn spawn_keeper(deps: Deps, shutdown: CancellationToken) -> JoinHandle<()> {
@@ -111,27 +111,28 @@ fn checks_per_interval(deps: &Deps) -> usize {
 enum Turn {
     /// Every event's (the first pass).
     All,
-    /// A share of the events, starting at this position of the live events in id order.
-    From(usize),
+    /// The events whose slot is this check of the interval.
+    Check(usize),
 }
 
-/// The events whose turn it is, and the turn after: `share` events from the turn's position
-/// on, wrapping around, so that `checks_per_interval` checks rewrite every event once.
+/// The events whose turn it is, and the turn after. The live events, in id order, are spread
+/// evenly over the `checks_per_interval` checks of an interval (event `i` of `n` at check
+/// `i * checks / n`), so that each is rewritten once per interval: a few events leave most
+/// checks with nothing to do, many share each check.
 fn in_turn(event_ids: &[Uuid], turn: Turn, checks_per_interval: usize) -> (Vec<Uuid>, Turn) {
-    if event_ids.is_empty() {
-        return (Vec::new(), Turn::From(0));
+    let checks = checks_per_interval.max(1);
+    match turn {
+        Turn::All => (event_ids.to_vec(), Turn::Check(0)),
+        Turn::Check(check) => {
+            let due = event_ids
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| index * checks / event_ids.len() == check)
+                .map(|(_, event_id)| *event_id)
+                .collect();
+            (due, Turn::Check((check + 1) % checks))
+        }
     }
-    let (start, share) = match turn {
-        Turn::All => (0, event_ids.len()),
-        Turn::From(start) => (
-            start % event_ids.len(),
-            event_ids.len().div_ceil(checks_per_interval),
-        ),
-    };
-    let due = (0..share)
-        .map(|offset| event_ids[(start + offset) % event_ids.len()])
-        .collect();
-    (due, Turn::From((start + share) % event_ids.len()))
 }
 
 async fn keep(deps: &Deps, turn: &mut Turn, checks_per_interval: usize) -> anyhow::Result<()> {
@@ -155,41 +156,53 @@ async fn keep(deps: &Deps, turn: &mut Turn, checks_per_interval: usize) -> anyho
 mod tests {
     use super::*;
 
-    #[test]
-    fn after_the_first_pass_every_event_is_rewritten_once_per_interval_a_share_at_a_time() {
-        let events: Vec<Uuid> = (0..25).map(|_| Uuid::now_v7()).collect();
-        let (first, mut turn) = in_turn(&events, Turn::All, 30);
+    /// Every event's rewrites over `intervals` intervals of `checks` checks, after the first
+    /// pass, and the most any one check did.
+    fn rewrites(events: &[Uuid], checks: usize, intervals: usize) -> (Vec<Uuid>, usize) {
+        let (first, mut turn) = in_turn(events, Turn::All, checks);
         assert_eq!(first, events, "all at once to begin with");
-
-        let mut rewritten = Vec::new();
-        for _ in 0..25 {
-            let (due, next) = in_turn(&events, turn, 30);
-            assert_eq!(due.len(), 1, "25 events over 30 checks: one at a time");
-            rewritten.extend(due);
-            turn = next;
-        }
-
-        assert_eq!(rewritten, events, "each once, in turn");
-    }
-
-    #[test]
-    fn more_events_than_checks_share_each_check() {
-        let events: Vec<Uuid> = (0..100).map(|_| Uuid::now_v7()).collect();
-        let mut turn = Turn::From(0);
-        let mut rewritten = Vec::new();
-        for _ in 0..30 {
-            let (due, next) = in_turn(&events, turn, 30);
-            assert!(due.len() <= 4);
+        let (mut rewritten, mut most) = (Vec::new(), 0);
+        for _ in 0..checks * intervals {
+            let (due, next) = in_turn(events, turn, checks);
+            most = most.max(due.len());
             rewritten.extend(due);
             turn = next;
         }
         rewritten.sort_unstable();
-        rewritten.dedup();
-        assert_eq!(rewritten.len(), 100, "every event within one interval");
+        (rewritten, most)
+    }
+
+    fn events(count: usize) -> Vec<Uuid> {
+        let mut events: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
+        events.sort_unstable();
+        events
+    }
+
+    #[test]
+    fn fewer_events_than_checks_are_each_rewritten_once_per_interval() {
+        for count in [1, 2, 5, 25, 30] {
+            let events = events(count);
+            let (rewritten, most) = rewrites(&events, 30, 2);
+            let twice: Vec<Uuid> = events.iter().flat_map(|event| [*event, *event]).collect();
+            assert_eq!(rewritten, twice, "{count} events: each once per interval");
+            assert_eq!(most, 1, "{count} events: one at a time");
+        }
+    }
+
+    #[test]
+    fn more_events_than_checks_share_each_check() {
+        let events = events(100);
+        let (rewritten, most) = rewrites(&events, 30, 1);
+        assert_eq!(rewritten, events, "every event once within one interval");
+        assert!(most <= 4, "a share of 100 events per check, not {most}");
     }
 
     #[test]
     fn no_live_event_is_no_work() {
-        assert_eq!(in_turn(&[], Turn::All, 30), (Vec::new(), Turn::From(0)));
+        assert_eq!(in_turn(&[], Turn::All, 30), (Vec::new(), Turn::Check(0)));
+        assert_eq!(
+            in_turn(&[], Turn::Check(3), 30),
+            (Vec::new(), Turn::Check(4))
+        );
     }
 }
