@@ -140,12 +140,13 @@ return 1
 });
 
 // KEYS: meta remaining buyers pending taken staged_taken
-// ARGV: open_ms close_ms limit tier_count buyer_count staged_count (tier available)*
+// ARGV: open_ms close_ms limit tier_count buyer_count taken_count staged (tier available)*
 //       (buyer held)*
 // The taken seats (tens of thousands for a large venue) are staged in a key of their own
 // beforehand, a chunk per command, and swapped in here: Redis runs one script at a time, and
 // writing them all inside it held every admission behind it for tens of milliseconds at each
-// reconciliation.
+// reconciliation. When none were staged (`staged` is 0) the set is kept, provided it still
+// holds `taken_count` seats.
 static RECONCILE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -158,21 +159,25 @@ for i = 2, #pending, 2 do
     pending_by_buyer[buyer] = (pending_by_buyer[buyer] or 0) + tonumber(n)
   end
 end
-if redis.call('SCARD', KEYS[6]) ~= tonumber(ARGV[6]) then
-  return redis.error_reply('the staged taken seats are incomplete')
+if ARGV[7] == '1' then
+  if redis.call('SCARD', KEYS[6]) ~= tonumber(ARGV[6]) then
+    return redis.error_reply('the staged taken seats are incomplete')
+  end
+  redis.call('UNLINK', KEYS[5])
+  if redis.call('EXISTS', KEYS[6]) == 1 then
+    redis.call('RENAME', KEYS[6], KEYS[5])
+    redis.call('PERSIST', KEYS[5])
+  end
+elseif redis.call('SCARD', KEYS[5]) ~= tonumber(ARGV[6]) then
+  return redis.error_reply('the taken seats changed since they were counted')
 end
 redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('UNLINK', KEYS[5])
-if redis.call('EXISTS', KEYS[6]) == 1 then
-  redis.call('RENAME', KEYS[6], KEYS[5])
-  redis.call('PERSIST', KEYS[5])
-end
 local tier_count, buyer_count = tonumber(ARGV[4]), tonumber(ARGV[5])
-local first_buyer = 7 + 2 * tier_count
+local first_buyer = 8 + 2 * tier_count
 local first_taken = first_buyer + 2 * buyer_count
 for i = 0, tier_count - 1 do
-  local tier = ARGV[7 + 2 * i]
-  redis.call('HSET', KEYS[2], tier, tonumber(ARGV[8 + 2 * i]) - (pending_by_tier[tier] or 0))
+  local tier = ARGV[8 + 2 * i]
+  redis.call('HSET', KEYS[2], tier, tonumber(ARGV[9 + 2 * i]) - (pending_by_tier[tier] or 0))
 end
 for i = first_buyer, first_taken - 1, 2 do
   pending_by_buyer[ARGV[i]] = (pending_by_buyer[ARGV[i]] or 0) + tonumber(ARGV[i + 1])
@@ -283,6 +288,14 @@ pub async fn mark_taken(
         .await
 }
 
+/// How many seats of the event Redis holds as taken.
+pub async fn taken_seat_count(redis: &RedisStore, event_id: Uuid) -> redis::RedisResult<usize> {
+    redis
+        .connection()
+        .scard(EventKeys::new(redis, event_id).taken)
+        .await
+}
+
 /// Whether the event's counters exist (a flush removes them).
 pub async fn is_built(redis: &RedisStore, event_id: Uuid) -> redis::RedisResult<bool> {
     redis
@@ -318,7 +331,31 @@ pub struct Truth<'a> {
     /// Places held or owned per buyer.
     pub held: &'a [(Uuid, i64)],
     /// Seats held or sold.
-    pub taken_seats: &'a [Uuid],
+    pub taken_seats: TakenSeats<'a>,
+}
+
+/// The seats held or sold, as far as a reconciliation needs them.
+///
+/// The set in Redis drifts from Postgres only by seats a failed step left in it (marked taken
+/// by a reservation that did not commit, or not removed when a hold ended), which changes its
+/// size; no step removes a seat that is still taken. So when Redis holds as many seats as
+/// Postgres, the set is right and is kept: a large venue's seats are neither read nor
+/// written again at every reconciliation.
+#[derive(Debug, Clone, Copy)]
+pub enum TakenSeats<'a> {
+    /// Redis holds this many, as Postgres does: keep the set.
+    Kept(usize),
+    /// Replace the set with these.
+    Rewritten(&'a [Uuid]),
+}
+
+impl TakenSeats<'_> {
+    fn count(&self) -> usize {
+        match self {
+            TakenSeats::Kept(count) => *count,
+            TakenSeats::Rewritten(seats) => seats.len(),
+        }
+    }
 }
 
 /// Seats staged per command: each is a short step for Redis, whatever the venue's size.
@@ -326,23 +363,145 @@ const STAGED_SEATS_PER_COMMAND: usize = 1_000;
 /// A staged set left by a reconciliation that died half-way goes away by itself.
 const STAGED_SEATS_TTL_SECONDS: i64 = 300;
 
-/// Rewrites the counters from Postgres' numbers, keeping out what pending purchases took, and
+/// What a reconciliation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconciled {
+    /// Redis already said what Postgres says: nothing was written.
+    Agreed,
+    /// The counters were written from Postgres' numbers.
+    Rewritten,
+}
+
+/// Makes the counters say what Postgres says, keeping out what pending purchases took, and
 /// makes the event admissible.
+///
+/// They are read first, and rewritten only if they differ: the rewrite is a script that holds
+/// Redis (and so every admission) for milliseconds on an event with thousands of buyers,
+/// while reading them is a few plain commands, and the counters are almost always right.
 pub async fn reconcile(
     redis: &RedisStore,
     event_id: Uuid,
     truth: &Truth<'_>,
-) -> redis::RedisResult<()> {
+) -> redis::RedisResult<Reconciled> {
     let keys = EventKeys::new(redis, event_id);
+    if let TakenSeats::Kept(taken_count) = truth.taken_seats {
+        // One transaction: an admission moves places from `remaining` to `pending` (and onto
+        // `buyers`) atomically, so the snapshot balances whenever the counters are right.
+        let (meta, remaining, buyers, pending, taken): Snapshot = redis::pipe()
+            .atomic()
+            .hgetall(&keys.meta)
+            .hgetall(&keys.remaining)
+            .hgetall(&keys.buyers)
+            .hgetall(&keys.pending)
+            .scard(&keys.taken)
+            .query_async(&mut redis.connection())
+            .await?;
+        let current = Counters {
+            meta: &meta,
+            remaining: &remaining,
+            buyers: &buyers,
+            pending: &pending,
+        };
+        if taken == taken_count && current.agree_with(truth) {
+            return Ok(Reconciled::Agreed);
+        }
+    }
+    rewrite(redis, &keys, truth).await?;
+    Ok(Reconciled::Rewritten)
+}
+
+type Snapshot = (
+    HashMap<String, String>,
+    HashMap<String, i64>,
+    HashMap<String, i64>,
+    HashMap<String, String>,
+    usize,
+);
+
+/// An event's counters as read from Redis.
+struct Counters<'a> {
+    meta: &'a HashMap<String, String>,
+    remaining: &'a HashMap<String, i64>,
+    buyers: &'a HashMap<String, i64>,
+    pending: &'a HashMap<String, String>,
+}
+
+impl Counters<'_> {
+    /// Whether these are what `RECONCILE` would write for `truth`: the terms, and per tier and
+    /// per buyer Postgres' places with the pending purchases' on top.
+    fn agree_with(&self, truth: &Truth<'_>) -> bool {
+        let terms = truth.terms;
+        let close_at = terms.close_at.map(unix_ms).map(|ms| ms.to_string());
+        let terms_agree = self.meta.get("open_at") == Some(&unix_ms(terms.open_at).to_string())
+            && self.meta.get("close_at").map(String::as_str)
+                == Some(close_at.as_deref().unwrap_or(""))
+            && self.meta.get("limit") == Some(&terms.per_buyer_limit.to_string());
+        if !terms_agree {
+            return false;
+        }
+        let mut pending_by_tier: HashMap<&str, i64> = HashMap::new();
+        let mut expected_buyers: HashMap<&str, i64> = HashMap::new();
+        for entry in self.pending.values() {
+            let mut fields = entry.split('|');
+            let (Some(buyer), Some(parts)) = (fields.next(), fields.next()) else {
+                return false;
+            };
+            for part in parts.split(',').filter(|part| !part.is_empty()) {
+                let Some((tier, places)) = part.split_once(':') else {
+                    return false;
+                };
+                let Ok(places) = places.parse::<i64>() else {
+                    return false;
+                };
+                *pending_by_tier.entry(tier).or_default() += places;
+                *expected_buyers.entry(buyer).or_default() += places;
+            }
+        }
+        let tiers_agree = self.remaining.len() == truth.available.len()
+            && truth.available.iter().all(|(tier_id, available)| {
+                let tier = tier_id.to_string();
+                let pending = pending_by_tier.get(tier.as_str()).copied().unwrap_or(0);
+                self.remaining.get(&tier) == Some(&(available - pending))
+            });
+        if !tiers_agree {
+            return false;
+        }
+        let held: Vec<(String, i64)> = truth
+            .held
+            .iter()
+            .map(|(buyer_id, places)| (buyer_id.to_string(), *places))
+            .collect();
+        for (buyer, places) in &held {
+            *expected_buyers.entry(buyer.as_str()).or_default() += places;
+        }
+        // The script writes a buyer only with places; one without may be absent or 0.
+        let expected = |buyer: &str| expected_buyers.get(buyer).copied().unwrap_or(0).max(0);
+        let actual = |buyer: &str| self.buyers.get(buyer).copied().unwrap_or(0);
+        expected_buyers
+            .keys()
+            .copied()
+            .chain(self.buyers.keys().map(String::as_str))
+            .all(|buyer| expected(buyer) == actual(buyer))
+    }
+}
+
+/// Writes the counters from Postgres' numbers (see `RECONCILE`).
+async fn rewrite(
+    redis: &RedisStore,
+    keys: &EventKeys,
+    truth: &Truth<'_>,
+) -> redis::RedisResult<()> {
     // In the event's hash slot, like its other keys.
     let staged_taken = format!("{}:staged:{}", keys.taken, Uuid::now_v7());
     let mut connection = redis.connection();
-    let mut staging = redis::pipe();
-    for chunk in truth.taken_seats.chunks(STAGED_SEATS_PER_COMMAND) {
-        let members: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
-        staging.sadd(&staged_taken, members).ignore();
-    }
-    if !truth.taken_seats.is_empty() {
+    if let TakenSeats::Rewritten(seats) = truth.taken_seats
+        && !seats.is_empty()
+    {
+        let mut staging = redis::pipe();
+        for chunk in seats.chunks(STAGED_SEATS_PER_COMMAND) {
+            let members: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+            staging.sadd(&staged_taken, members).ignore();
+        }
         staging
             .expire(&staged_taken, STAGED_SEATS_TTL_SECONDS)
             .ignore();
@@ -368,7 +527,11 @@ pub async fn reconcile(
         .arg(terms.per_buyer_limit)
         .arg(truth.available.len())
         .arg(truth.held.len())
-        .arg(truth.taken_seats.len());
+        .arg(truth.taken_seats.count())
+        .arg(u8::from(matches!(
+            truth.taken_seats,
+            TakenSeats::Rewritten(_)
+        )));
     for (tier_id, places) in truth.available {
         invocation.arg(tier_id.to_string()).arg(*places);
     }

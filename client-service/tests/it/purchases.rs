@@ -298,6 +298,55 @@ async fn a_redis_flush_mid_sale_is_reconciled_without_selling_anything_twice() {
     );
 }
 
+#[tokio::test]
+async fn a_seat_a_failed_step_left_marked_taken_is_on_sale_again_after_reconciliation() {
+    let pipeline = spawn_pipeline().await;
+    let tier = seated_tier(3);
+    let (sold, left_behind) = (tier.seat_ids[0], tier.seat_ids[1]);
+    let event = event_on_sale(4, vec![tier]);
+    pipeline.publish(&event).await;
+    let buyer = pipeline.buyer(Uuid::now_v7());
+    let sold_body = json!({"event_id": event.event_id, "seat_ids": [sold]});
+    let taken = pipeline.purchase(0, &buyer, "k1", &sold_body).await;
+    assert_eq!(taken.status, 202);
+    let held = pipeline.decided(&buyer, accepted_id(&taken)).await;
+    assert_eq!(held["status"], "reserved", "{held}");
+    // What a reservation that marked its seat taken and then failed to commit leaves behind.
+    let redis = pipeline.redis();
+    let keys = EventKeys::new(&redis, event.event_id);
+    let () = redis
+        .connection()
+        .sadd(&keys.taken, left_behind.to_string())
+        .await
+        .expect("sadd");
+    let body = json!({"event_id": event.event_id, "seat_ids": [left_behind]});
+    let refused = pipeline.purchase(0, &buyer, "k2", &body).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+
+    let mut attempt = 2;
+    let on_sale_again = eventually(Duration::from_secs(10), || {
+        attempt += 1;
+        let (pipeline, buyer, body) = (&pipeline, &buyer, &body);
+        let key = format!("k{attempt}");
+        async move { pipeline.purchase(0, buyer, &key, body).await.status == 202 }
+    })
+    .await;
+
+    assert!(
+        on_sale_again,
+        "the reconciler took the seat out of the taken set"
+    );
+    let taken: Vec<String> = redis
+        .connection()
+        .smembers(&keys.taken)
+        .await
+        .expect("smembers");
+    assert!(
+        taken.contains(&sold.to_string()),
+        "the sold seat stays taken"
+    );
+}
+
 /// Deletes every key of the test's Redis prefix: a flush, for this test only.
 async fn flush(pipeline: &Pipeline) {
     let redis = pipeline.redis();

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use common::{
-    availability::{SalesTerms, Truth, reconcile},
+    availability::{SalesTerms, TakenSeats, Truth, reconcile},
     redis::RedisStore,
 };
 use futures::StreamExt;
@@ -51,7 +51,7 @@ async fn set_remaining(catalog: &Catalog, event_id: &str, tier_id: &str, remaini
         terms,
         available: &[(tier_id, remaining)],
         held: &[],
-        taken_seats: &[],
+        taken_seats: TakenSeats::Rewritten(&[]),
     };
     reconcile(&redis, event_id.parse().expect("uuid"), &truth)
         .await

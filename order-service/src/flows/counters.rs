@@ -2,7 +2,7 @@
 //! Redis flush) and rewritten periodically, so that any drift is bounded in time.
 
 use anyhow::Context;
-use common::availability::{self, Settlement};
+use common::availability::{self, Reconciled, Settlement, TakenSeats};
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use tokio::{task::JoinHandle, time::Instant};
@@ -12,8 +12,10 @@ use uuid::Uuid;
 use super::{Deps, reservations};
 use crate::storage::{inventory, orders};
 
-/// Rewrites one event's counters from Postgres. Holding the event's counter lock
-/// exclusively, it sees no reservation half-way (they settle Redis before they commit).
+/// Makes one event's counters say what Postgres says (written only where they differ; the
+/// taken seats read only when Redis holds another number of them). Holding the event's
+/// counter lock exclusively, it sees no reservation half-way (they settle Redis before they
+/// commit).
 pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
     let mut client = deps.database.pool().get().await?;
     let transaction = client.transaction().await?;
@@ -24,7 +26,13 @@ pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
     settle_abandoned(deps, &transaction, event_id).await?;
     let available = inventory::available_by_tier(&transaction, event_id).await?;
     let held = inventory::places_by_buyer(&transaction, event_id).await?;
-    let taken_seats = inventory::taken_seats(&transaction, event_id).await?;
+    let taken_count = inventory::taken_seat_count(&transaction, event_id).await?;
+    let rewritten_seats =
+        if availability::taken_seat_count(&deps.redis, event_id).await? == taken_count {
+            None
+        } else {
+            Some(inventory::taken_seats(&transaction, event_id).await?)
+        };
     if !availability::is_built(&deps.redis, event_id).await? {
         let seats = inventory::seat_tiers(&transaction, event_id).await?;
         availability::write_seat_tiers(&deps.redis, event_id, &seats).await?;
@@ -33,9 +41,14 @@ pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
         terms,
         available: &available,
         held: &held,
-        taken_seats: &taken_seats,
+        taken_seats: match &rewritten_seats {
+            Some(seats) => TakenSeats::Rewritten(seats),
+            None => TakenSeats::Kept(taken_count),
+        },
     };
-    availability::reconcile(&deps.redis, event_id, &truth).await?;
+    if availability::reconcile(&deps.redis, event_id, &truth).await? == Reconciled::Rewritten {
+        tracing::info!(%event_id, "counters written from Postgres");
+    }
     transaction.commit().await?;
     Ok(())
 }

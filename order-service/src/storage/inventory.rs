@@ -227,6 +227,21 @@ pub async fn taken_seats(
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
+/// How many seats of the event are held or sold.
+pub async fn taken_seat_count(
+    client: &impl GenericClient,
+    event_id: Uuid,
+) -> Result<usize, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM places
+             WHERE event_id = $1 AND area_id IS NULL AND state <> 'available'",
+            &[&event_id],
+        )
+        .await?;
+    Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(usize::MAX))
+}
+
 /// Seat id -> tier id, for admission of chosen seats.
 pub async fn seat_tiers(
     client: &impl GenericClient,
