@@ -11,8 +11,8 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::{NoTls, Row, types::ToSql};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::PostgresConfig;
@@ -138,6 +138,72 @@ impl Database {
             Ok(mut state) => *state = reason,
             Err(poisoned) => *poisoned.into_inner() = reason,
         }
+    }
+}
+
+/// Statements prepared once per pooled connection (deadpool keeps them), for the statements
+/// a hot path runs many times a second. A plain `query` with SQL text parses and plans the
+/// statement at every call and takes an extra round trip to describe it: on the reservation
+/// path that was a tenth of Postgres' CPU.
+pub trait CachedStatements: GenericClient {
+    fn query_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send;
+
+    fn query_one_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Row, tokio_postgres::Error>> + Send;
+
+    fn query_opt_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Option<Row>, tokio_postgres::Error>> + Send;
+
+    fn execute_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<u64, tokio_postgres::Error>> + Send;
+}
+
+impl<C: GenericClient> CachedStatements for C {
+    async fn query_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        self.query(&self.prepare_cached(sql).await?, params).await
+    }
+
+    async fn query_one_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, tokio_postgres::Error> {
+        self.query_one(&self.prepare_cached(sql).await?, params)
+            .await
+    }
+
+    async fn query_opt_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        self.query_opt(&self.prepare_cached(sql).await?, params)
+            .await
+    }
+
+    async fn execute_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error> {
+        self.execute(&self.prepare_cached(sql).await?, params).await
     }
 }
 

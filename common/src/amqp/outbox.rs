@@ -17,6 +17,8 @@ use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::postgres::CachedStatements;
+
 use super::{
     broker::{Broker, OutgoingMessage},
     topology::ExchangeRole,
@@ -62,7 +64,7 @@ pub async fn enqueue<P: Message>(
 ) -> anyhow::Result<()> {
     let body = serde_json::to_value(envelope).context("serialising an outbox message")?;
     client
-        .execute(
+        .execute_cached(
             "INSERT INTO outbox (message_id, exchange, routing_key, correlation_id, body)
              VALUES ($1, $2, $3, $4, $5)",
             &[
@@ -86,7 +88,7 @@ pub async fn record_processed(
     message_id: Uuid,
 ) -> anyhow::Result<bool> {
     let inserted = client
-        .execute(
+        .execute_cached(
             "INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&consumer, &message_id],
         )
@@ -144,7 +146,7 @@ pub async fn relay_batch(pool: &Pool, broker: &Broker) -> anyhow::Result<usize> 
     let mut client = pool.get().await.context("outbox relay connection")?;
     let transaction = client.transaction().await?;
     let rows = transaction
-        .query(
+        .query_cached(
             "SELECT seq, message_id, exchange, routing_key, correlation_id, body::text
              FROM outbox WHERE published_at IS NULL
              ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -188,7 +190,7 @@ pub async fn relay_batch(pool: &Pool, broker: &Broker) -> anyhow::Result<usize> 
         .map(|((seq, ..), _)| *seq)
         .collect();
     transaction
-        .execute(
+        .execute_cached(
             "UPDATE outbox SET published_at = now() WHERE seq = ANY($1)",
             &[&published],
         )

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use common::availability::SalesTerms;
+use common::postgres::CachedStatements;
 use contracts::events::{
     EventInventory, EventPublishedV1, PlaceState, PlaceStatus, TierInventory, TierPrice,
 };
@@ -19,7 +20,7 @@ pub async fn insert_event(
 ) -> Result<bool, tokio_postgres::Error> {
     let limit = i32::try_from(event.per_buyer_limit).unwrap_or(i32::MAX);
     let inserted = client
-        .execute(
+        .execute_cached(
             "INSERT INTO events (event_id, organiser_id, sales_open_at, sales_close_at, per_buyer_limit)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
             &[
@@ -42,7 +43,7 @@ pub async fn insert_event(
         .map(|tier| tier.currency.as_str())
         .collect();
     client
-        .execute(
+        .execute_cached(
             "INSERT INTO tiers (event_id, tier_id, price_minor, currency)
              SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::text[])",
             &[&event.event_id, &tier_ids, &prices, &currencies],
@@ -68,7 +69,7 @@ pub async fn insert_event(
     }
     let positions: Vec<i32> = (0..i32::try_from(place_ids.len()).unwrap_or(i32::MAX)).collect();
     client
-        .execute(
+        .execute_cached(
             "INSERT INTO places (event_id, place_id, tier_id, area_id, position)
              SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::integer[])",
             &[
@@ -89,7 +90,7 @@ pub async fn tier_ids(
     event_id: Uuid,
 ) -> Result<HashSet<Uuid>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT tier_id FROM tiers WHERE event_id = $1",
             &[&event_id],
         )
@@ -106,7 +107,7 @@ pub async fn reprice(
     let tier_ids: Vec<Uuid> = prices.iter().map(|price| price.tier_id).collect();
     let amounts: Vec<i64> = prices.iter().map(|price| price.price_minor).collect();
     client
-        .execute(
+        .execute_cached(
             "UPDATE tiers t SET price_minor = p.price_minor
              FROM unnest($2::uuid[], $3::bigint[]) AS p (tier_id, price_minor)
              WHERE t.event_id = $1 AND t.tier_id = p.tier_id",
@@ -122,7 +123,7 @@ pub async fn live_event_ids(
     client: &impl GenericClient,
 ) -> Result<Vec<Uuid>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT event_id FROM events
              WHERE sales_close_at IS NULL OR sales_close_at > now() - interval '1 day'
              ORDER BY event_id",
@@ -139,7 +140,7 @@ pub async fn mark_cancelled(
     cancelled_at: OffsetDateTime,
 ) -> Result<bool, tokio_postgres::Error> {
     let known = client
-        .execute(
+        .execute_cached(
             "UPDATE events SET cancelled_at = coalesce(cancelled_at, $2) WHERE event_id = $1",
             &[&event_id, &cancelled_at],
         )
@@ -152,7 +153,7 @@ pub async fn is_cancelled(
     event_id: Uuid,
 ) -> Result<bool, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .query_opt_cached(
             "SELECT cancelled_at IS NOT NULL FROM events WHERE event_id = $1",
             &[&event_id],
         )
@@ -165,7 +166,7 @@ pub async fn sales_terms(
     event_id: Uuid,
 ) -> Result<Option<SalesTerms>, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .query_opt_cached(
             // A cancelled event's sales closed when they opened: every request is refused.
             "SELECT sales_open_at,
                     CASE WHEN cancelled_at IS NULL THEN sales_close_at ELSE sales_open_at END,
@@ -187,7 +188,7 @@ pub async fn available_by_tier(
     event_id: Uuid,
 ) -> Result<Vec<(Uuid, i64)>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT t.tier_id, count(p.place_id)
              FROM tiers t LEFT JOIN places p
                ON p.event_id = t.event_id AND p.tier_id = t.tier_id AND p.state = 'available'
@@ -204,7 +205,7 @@ pub async fn places_by_buyer(
     event_id: Uuid,
 ) -> Result<Vec<(Uuid, i64)>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT buyer_id, places::bigint FROM buyer_places WHERE event_id = $1 AND places > 0",
             &[&event_id],
         )
@@ -218,7 +219,7 @@ pub async fn taken_seats(
     event_id: Uuid,
 ) -> Result<Vec<Uuid>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT place_id FROM places
              WHERE event_id = $1 AND area_id IS NULL AND state <> 'available'",
             &[&event_id],
@@ -233,7 +234,7 @@ pub async fn taken_seat_count(
     event_id: Uuid,
 ) -> Result<usize, tokio_postgres::Error> {
     let row = client
-        .query_one(
+        .query_one_cached(
             "SELECT count(*) FROM places
              WHERE event_id = $1 AND area_id IS NULL AND state <> 'available'",
             &[&event_id],
@@ -248,7 +249,7 @@ pub async fn seat_tiers(
     event_id: Uuid,
 ) -> Result<Vec<(Uuid, Uuid)>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT place_id, tier_id FROM places WHERE event_id = $1 AND area_id IS NULL",
             &[&event_id],
         )
@@ -270,7 +271,7 @@ pub async fn lock_counters(
     } else {
         "SELECT pg_advisory_xact_lock_shared($1)"
     };
-    client.execute(statement, &[&key]).await?;
+    client.execute_cached(statement, &[&key]).await?;
     Ok(())
 }
 
@@ -289,7 +290,7 @@ pub async fn inventory(
         return Ok(None);
     }
     let counts = client
-        .query(
+        .query_cached(
             "SELECT tier_id,
                     count(*) FILTER (WHERE state = 'available'),
                     count(*) FILTER (WHERE state = 'held'),
@@ -299,7 +300,7 @@ pub async fn inventory(
         )
         .await?;
     let seats = client
-        .query(
+        .query_cached(
             "SELECT place_id, state FROM places WHERE event_id = $1 AND area_id IS NULL",
             &[&event_id],
         )

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use common::postgres::CachedStatements;
 use contracts::{
     orders::OrderState,
     purchases::{OrderPlace, RejectionReason},
@@ -36,7 +37,7 @@ pub async fn decided_purchases(
     purchase_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, String>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT purchase_id, state FROM orders WHERE purchase_id = ANY($1)",
             &[&purchase_ids],
         )
@@ -52,7 +53,7 @@ pub async fn lock_best_available(
     quantity: i64,
 ) -> Result<Vec<LockedPlace>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT p.place_id, p.tier_id, p.area_id, t.price_minor, t.currency
              FROM places p JOIN tiers t ON t.tier_id = p.tier_id
              WHERE p.event_id = $1 AND p.tier_id = $2 AND p.state = 'available'
@@ -71,7 +72,7 @@ pub async fn lock_seats(
     seat_ids: &[Uuid],
 ) -> Result<Vec<LockedPlace>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT p.place_id, p.tier_id, p.area_id, t.price_minor, t.currency
              FROM places p JOIN tiers t ON t.tier_id = p.tier_id
              WHERE p.event_id = $1 AND p.place_id = ANY($2) AND p.state = 'available'
@@ -89,7 +90,7 @@ pub async fn known_places(
     place_ids: &[Uuid],
 ) -> Result<HashSet<Uuid>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT place_id FROM places WHERE event_id = $1 AND place_id = ANY($2)",
             &[&event_id, &place_ids],
         )
@@ -108,7 +109,7 @@ pub async fn lock_buyers(
     sorted.sort_unstable();
     sorted.dedup();
     client
-        .execute(
+        .execute_cached(
             "INSERT INTO buyer_places (event_id, buyer_id, places)
              SELECT $1, buyer, 0 FROM unnest($2::uuid[]) AS b (buyer) ORDER BY buyer
              ON CONFLICT DO NOTHING",
@@ -116,7 +117,7 @@ pub async fn lock_buyers(
         )
         .await?;
     let rows = client
-        .query(
+        .query_cached(
             "SELECT buyer_id, places FROM buyer_places
              WHERE event_id = $1 AND buyer_id = ANY($2)
              ORDER BY buyer_id FOR UPDATE",
@@ -134,7 +135,7 @@ pub async fn set_buyer_places(
 ) -> Result<(), tokio_postgres::Error> {
     let (buyers, counts): (Vec<Uuid>, Vec<i32>) = places.iter().map(|(b, n)| (*b, *n)).unzip();
     client
-        .execute(
+        .execute_cached(
             "UPDATE buyer_places b SET places = n.places
              FROM unnest($2::uuid[], $3::integer[]) AS n (buyer_id, places)
              WHERE b.event_id = $1 AND b.buyer_id = n.buyer_id",
@@ -206,7 +207,7 @@ pub async fn insert_orders(
         }
     }
     client
-        .execute(
+        .execute_cached(
             "INSERT INTO orders (order_id, purchase_id, event_id, buyer_id, state, reason, quantity,
                                  amount_minor, currency, hold_expires_at, requested_at)
              SELECT o.order_id, o.purchase_id, $1, o.buyer_id, o.state, o.reason, o.quantity,
@@ -235,14 +236,14 @@ pub async fn insert_orders(
         return Ok(());
     }
     client
-        .execute(
+        .execute_cached(
             "WITH claims AS (
                  SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[])
                           AS c (order_id, place_id, tier_id, price_minor)
              ), held AS (
                  UPDATE places p SET state = 'held', order_id = c.order_id
                  FROM claims c
-                 WHERE p.event_id = $1 AND p.place_id = ANY($3) AND p.place_id = c.place_id
+                 WHERE p.event_id = $1 AND p.place_id = c.place_id
              )
              INSERT INTO order_places (order_id, event_id, place_id, tier_id, price_minor)
              SELECT order_id, $1, place_id, tier_id, price_minor FROM claims",
@@ -276,7 +277,7 @@ pub async fn lock_expired_holds(
     limit: i64,
 ) -> Result<Vec<(Uuid, Uuid)>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT order_id, event_id FROM orders
              WHERE state = 'reserved' AND hold_expires_at <= now()
              ORDER BY hold_expires_at LIMIT $1
@@ -332,7 +333,7 @@ pub async fn lock_order(
     buyer_id: Option<Uuid>,
 ) -> Result<Option<OrderRecord>, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .query_opt_cached(
             &format!(
                 "SELECT {ORDER_COLUMNS} FROM orders
                  WHERE order_id = $1 AND ($2::uuid IS NULL OR buyer_id = $2)
@@ -351,7 +352,7 @@ pub async fn lock_live_orders_of_event(
     limit: i64,
 ) -> Result<Vec<OrderRecord>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             &format!(
                 "SELECT {ORDER_COLUMNS} FROM orders
                  WHERE event_id = $1 AND state IN ('reserved', 'paid', 'ticketed')
@@ -370,7 +371,7 @@ pub async fn find_order(
     buyer_id: Uuid,
 ) -> Result<Option<OrderRecord>, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .query_opt_cached(
             &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1 AND buyer_id = $2"),
             &[&order_id, &buyer_id],
         )
@@ -387,7 +388,7 @@ pub async fn list_orders(
 ) -> Result<Vec<OrderRecord>, tokio_postgres::Error> {
     let (after_at, after_id) = after.unzip();
     let rows = client
-        .query(
+        .query_cached(
             &format!(
                 "SELECT {ORDER_COLUMNS} FROM orders
                  WHERE buyer_id = $1
@@ -406,7 +407,7 @@ pub async fn claims_of(
     order_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<OrderPlace>>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT c.order_id, c.place_id, c.tier_id, p.area_id, c.price_minor
              FROM order_places c
              JOIN places p ON p.event_id = c.event_id AND p.place_id = c.place_id
@@ -432,7 +433,7 @@ pub async fn transitions_of(
     order_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<(OrderState, OffsetDateTime)>>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT order_id, state, at FROM order_transitions
              WHERE order_id = ANY($1) ORDER BY at",
             &[&order_ids],
@@ -456,7 +457,7 @@ async fn record_transitions(
     state: OrderState,
 ) -> Result<(), tokio_postgres::Error> {
     client
-        .execute(
+        .execute_cached(
             "INSERT INTO order_transitions (order_id, state)
              SELECT unnest($1::uuid[]), $2",
             &[&order_ids, &state.as_str()],
@@ -472,7 +473,7 @@ pub async fn set_order_state(
     state: OrderState,
 ) -> Result<(), tokio_postgres::Error> {
     client
-        .execute(
+        .execute_cached(
             "UPDATE orders SET state = $2, updated_at = now() WHERE order_id = $1",
             &[&order_id, &state.as_str()],
         )
@@ -486,14 +487,14 @@ pub async fn mark_paid(
     order_id: Uuid,
 ) -> Result<OffsetDateTime, tokio_postgres::Error> {
     let row = client
-        .query_one(
+        .query_one_cached(
             "UPDATE orders SET state = 'paid', paid_at = now(), updated_at = now()
              WHERE order_id = $1 RETURNING paid_at",
             &[&order_id],
         )
         .await?;
     client
-        .execute(
+        .execute_cached(
             "UPDATE places p SET state = 'sold'
              FROM order_places c
              WHERE c.order_id = $1 AND c.active
@@ -513,7 +514,7 @@ pub async fn retake_places(
     order: &OrderRecord,
 ) -> Result<bool, tokio_postgres::Error> {
     let places = client
-        .query(
+        .query_cached(
             "SELECT p.state FROM places p
              JOIN order_places c ON p.event_id = c.event_id AND p.place_id = c.place_id
              WHERE c.order_id = $1
@@ -529,7 +530,7 @@ pub async fn retake_places(
         return Ok(false);
     }
     client
-        .execute(
+        .execute_cached(
             "WITH claims AS (
                  UPDATE order_places SET active = true WHERE order_id = $1
                  RETURNING event_id, place_id
@@ -540,7 +541,7 @@ pub async fn retake_places(
         )
         .await?;
     client
-        .execute(
+        .execute_cached(
             "INSERT INTO buyer_places (event_id, buyer_id, places) VALUES ($1, $2, $3)
              ON CONFLICT (event_id, buyer_id) DO UPDATE SET places = buyer_places.places + $3",
             &[&order.event_id, &order.buyer_id, &order.quantity],
@@ -559,7 +560,7 @@ pub async fn release_orders(
 ) -> Result<Vec<EndedHold>, tokio_postgres::Error> {
     let from: Vec<&str> = from.iter().map(|state| state.as_str()).collect();
     let orders = client
-        .query(
+        .query_cached(
             "UPDATE orders SET state = $2, updated_at = now()
              WHERE order_id = ANY($1) AND state = ANY($3)
              RETURNING order_id, purchase_id, buyer_id, event_id, quantity",
@@ -572,7 +573,7 @@ pub async fn release_orders(
     }
     record_transitions(client, &ended_ids, to).await?;
     let released = client
-        .query(
+        .query_cached(
             "WITH released AS (
                  UPDATE order_places SET active = false
                  WHERE order_id = ANY($1) AND active
@@ -587,7 +588,7 @@ pub async fn release_orders(
         )
         .await?;
     client
-        .execute(
+        .execute_cached(
             "UPDATE buyer_places b SET places = b.places - o.quantity
              FROM (SELECT event_id, buyer_id, sum(quantity)::integer AS quantity
                    FROM orders WHERE order_id = ANY($1) GROUP BY event_id, buyer_id) o

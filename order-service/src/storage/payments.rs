@@ -1,6 +1,7 @@
 //! Payment attempts of orders. A partial unique index allows one pending or succeeded
 //! payment per order, so a second charge cannot even be attempted.
 
+use common::postgres::CachedStatements;
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
@@ -41,7 +42,7 @@ pub async fn find_by_key(
     idempotency_key: &str,
 ) -> Result<Option<PaymentRecord>, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .query_opt_cached(
             &format!("SELECT {COLUMNS} FROM payments WHERE buyer_id = $1 AND idempotency_key = $2"),
             &[&buyer_id, &idempotency_key],
         )
@@ -55,7 +56,7 @@ pub async fn live_payment_of(
     order_id: Uuid,
 ) -> Result<Option<PaymentRecord>, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .query_opt_cached(
             &format!(
                 "SELECT {COLUMNS} FROM payments
                  WHERE order_id = $1 AND state IN ('pending', 'succeeded')"
@@ -71,7 +72,7 @@ pub async fn find(
     payment_id: Uuid,
 ) -> Result<Option<PaymentRecord>, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .query_opt_cached(
             &format!("SELECT {COLUMNS} FROM payments WHERE payment_id = $1"),
             &[&payment_id],
         )
@@ -86,7 +87,7 @@ pub async fn lock(
     payment_id: Uuid,
 ) -> Result<Option<PaymentRecord>, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .query_opt_cached(
             &format!("SELECT {COLUMNS} FROM payments WHERE payment_id = $1 FOR UPDATE"),
             &[&payment_id],
         )
@@ -109,7 +110,7 @@ pub async fn insert_pending(
     payment: &NewPayment<'_>,
 ) -> Result<(), tokio_postgres::Error> {
     client
-        .execute(
+        .execute_cached(
             "INSERT INTO payments (payment_id, order_id, buyer_id, idempotency_key,
                                    request_fingerprint, amount_minor, currency, state)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')",
@@ -142,7 +143,7 @@ pub async fn set_state(
     change: &PaymentChange<'_>,
 ) -> Result<(), tokio_postgres::Error> {
     client
-        .execute(
+        .execute_cached(
             "UPDATE payments SET state = $2,
                     provider_charge_id = coalesce($3, provider_charge_id),
                     provider_refund_id = coalesce($4, provider_refund_id),
@@ -168,7 +169,7 @@ pub async fn stale_pending(
     limit: i64,
 ) -> Result<Vec<Uuid>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .query_cached(
             "SELECT payment_id FROM payments
              WHERE state = 'pending' AND created_at < now() - make_interval(secs => $1)
              ORDER BY created_at LIMIT $2",
