@@ -20,7 +20,7 @@ use common::{
     redis::RedisStore,
 };
 use contracts::purchases::{PurchaseStatus, PurchaseView, Selection};
-use redis::{AsyncCommands, Script};
+use redis::Script;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -29,22 +29,21 @@ use super::{
     status,
 };
 
-// KEYS: meta remaining seats buyers pending taken claim record
-// ARGV: now_ms buyer purchase fingerprint claim_ttl record_rank record_view record_ttl
+// KEYS: meta remaining seats buyers pending taken claims records
+// ARGV: now_ms buyer purchase fingerprint idempotency_key claim_ttl record record_ttl
 //       mode(tier|seats) then (tier quantity) or seat ids
 static ADMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('EXISTS', KEYS[7]) == 1 then
-  return {'repeat', unpack(redis.call('HGETALL', KEYS[7]))}
-end
+local repeated = redis.call('HGET', KEYS[7], ARGV[5])
+if repeated then return {'repeat', repeated} end
 local meta = redis.call('HMGET', KEYS[1], 'open_at', 'close_at', 'limit')
 if not meta[1] then return {'unavailable'} end
 local now = tonumber(ARGV[1])
 local function claim(state, admission)
-  redis.call('HSET', KEYS[7], 'fingerprint', ARGV[4], 'purchase', ARGV[3], 'state', state,
-    'admission', admission, 'at', ARGV[1])
-  redis.call('EXPIRE', KEYS[7], ARGV[5])
+  redis.call('HSET', KEYS[7], ARGV[5],
+    table.concat({state, ARGV[1], ARGV[3], ARGV[4], admission}, '|'))
+  redis.call('EXPIRE', KEYS[7], ARGV[6])
 end
 local function refuse(...)
   claim('refused', table.concat({...}, ' '))
@@ -86,7 +85,7 @@ end
 redis.call('HINCRBY', KEYS[4], ARGV[2], total)
 redis.call('HSET', KEYS[5], ARGV[3], ARGV[2] .. '|' .. table.concat(parts, ',') .. '|' .. ARGV[1])
 claim('admitted', 'admitted')
-redis.call('HSET', KEYS[8], 'rank', ARGV[6], 'buyer', ARGV[2], 'view', ARGV[7])
+redis.call('HSET', KEYS[8], ARGV[3], ARGV[7])
 redis.call('EXPIRE', KEYS[8], ARGV[8])
 return {'admitted'}
 ",
@@ -174,19 +173,15 @@ pub async fn admit(redis: &RedisStore, candidate: &Candidate<'_>) -> anyhow::Res
         .key(&keys.buyers)
         .key(&keys.pending)
         .key(&keys.taken)
-        .key(idempotency::key(
-            redis,
-            candidate.buyer_id,
-            candidate.idempotency_key,
-        ))
-        .key(status::record_key(redis, candidate.purchase_id))
+        .key(idempotency::claims_key(redis, candidate.buyer_id))
+        .key(status::records_key(redis, candidate.buyer_id))
         .arg(unix_ms(candidate.now))
         .arg(candidate.buyer_id.to_string())
         .arg(candidate.purchase_id.to_string())
         .arg(candidate.fingerprint)
+        .arg(candidate.idempotency_key)
         .arg(idempotency::KEY_TTL.as_secs())
-        .arg(PurchaseStatus::Queued.rank())
-        .arg(serde_json::to_string(&queued)?)
+        .arg(status::encode_record(&queued)?)
         .arg(status::RECORD_TTL.as_secs());
     match candidate.selection {
         Selection::BestAvailable { tier_id, quantity } => {
@@ -205,7 +200,7 @@ pub async fn admit(redis: &RedisStore, candidate: &Candidate<'_>) -> anyhow::Res
     let answer: Vec<String> = invocation.invoke_async(&mut redis.connection()).await?;
     let words: Vec<&str> = answer.iter().map(String::as_str).collect();
     Ok(match words.split_first() {
-        Some((&"repeat", fields)) => Outcome::Repeat(Claim::from_fields(fields)?),
+        Some((&"repeat", [stored])) => Outcome::Repeat(Claim::decode(stored)?),
         _ => Outcome::Decided(Admission::parse(&words)),
     })
 }
@@ -220,11 +215,7 @@ pub async fn withdraw(
     purchase_id: Uuid,
 ) -> anyhow::Result<()> {
     availability::settle(redis, event_id, &[(purchase_id, Settlement::GivenBack)]).await?;
-    let () = redis
-        .connection()
-        .del(idempotency::key(redis, buyer_id, idempotency_key))
-        .await?;
-    Ok(())
+    idempotency::forget(redis, buyer_id, idempotency_key).await
 }
 
 pub fn from_unix_ms(ms: &str) -> Option<OffsetDateTime> {

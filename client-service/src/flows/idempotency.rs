@@ -1,8 +1,10 @@
 //! `Idempotency-Key` for purchases. Admission claims the key in the same script that admits
-//! or refuses the request (so 20 concurrent repeats make one purchase), as a Redis hash:
-//! `fingerprint` (the body's hash), `purchase`, `state` and `admission` (what admission
-//! said), `at` (unix ms). Keys are scoped to the buyer; the same key with another body is
-//! refused.
+//! or refuses the request (so 20 concurrent repeats make one purchase). A buyer's claims live
+//! in one Redis hash, one field per key, so that Redis holds a key per buyer rather than per
+//! request (a keyspace that grows per request makes Redis rehash it, every command paying for
+//! it, in the middle of a drop). A claim is one string, `state|at|purchase|fingerprint|admission`:
+//! what admission said, when (unix ms), the purchase id, the body's hash; the same key with
+//! another body is refused.
 //!
 //! States: `refused` (the answer is `admission`), `admitted` (the places are taken and the
 //! request is being published), `accepted` (the broker confirmed it: 202). A key left
@@ -10,18 +12,32 @@
 //! client's retry, which publishes the same purchase again: order-service changes nothing for
 //! a purchase it has already decided, so the retry learns the truth either way.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use anyhow::Context;
 use common::redis::RedisStore;
-use redis::AsyncCommands;
+use redis::{AsyncCommands, Script};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::admission::{self, Admission};
 
-/// How long a key is remembered.
+/// How long a buyer's keys are remembered after their last claim: each claim renews the
+/// buyer's whole hash (Redis 7.0 has no expiry per field), so a key lives at least this long.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+// KEYS: claims; ARGV: idempotency key. Only a claim still `admitted` moves on: a key that was
+// withdrawn or has expired meanwhile is not brought back half-written.
+static MARK_ACCEPTED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local claim = redis.call('HGET', KEYS[1], ARGV[1])
+if not claim or string.sub(claim, 1, 9) ~= 'admitted|' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], 'accepted|' .. string.sub(claim, 10))
+return 1
+",
+    )
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimState {
@@ -41,51 +57,54 @@ pub struct Claim {
 }
 
 impl Claim {
-    /// From the hash's fields and values, in `HGETALL` order.
-    pub fn from_fields(fields: &[&str]) -> anyhow::Result<Self> {
-        let field = |name: &str| {
-            fields
-                .chunks_exact(2)
-                .find(|pair| pair[0] == name)
-                .map(|pair| pair[1])
-                .with_context(|| format!("idempotency claim without {name}"))
+    /// From its stored form, `state|at|purchase|fingerprint|admission`.
+    pub fn decode(stored: &str) -> anyhow::Result<Self> {
+        let mut parts = stored.splitn(5, '|');
+        let mut part = |name: &str| {
+            parts
+                .next()
+                .with_context(|| format!("idempotency claim without {name}: {stored:?}"))
         };
-        let state = match field("state")? {
+        let (state, at, purchase, fingerprint, admission) = (
+            part("state")?,
+            part("at")?,
+            part("purchase")?,
+            part("fingerprint")?,
+            part("admission")?,
+        );
+        let state = match state {
             "admitted" => ClaimState::Admitted,
             "accepted" => ClaimState::Accepted,
             _ => {
-                let words: Vec<&str> = field("admission")?.split(' ').collect();
+                let words: Vec<&str> = admission.split(' ').collect();
                 ClaimState::Refused(Admission::parse(&words))
             }
         };
         Ok(Self {
-            fingerprint: field("fingerprint")?.to_owned(),
-            purchase_id: field("purchase")?.parse()?,
+            fingerprint: fingerprint.to_owned(),
+            purchase_id: purchase.parse()?,
             state,
-            at: admission::from_unix_ms(field("at")?).context("idempotency claim time")?,
+            at: admission::from_unix_ms(at).context("idempotency claim time")?,
         })
     }
 }
 
-pub fn key(redis: &RedisStore, buyer_id: Uuid, idempotency_key: &str) -> String {
-    redis.key(&format!("idempotency:{buyer_id}:{idempotency_key}"))
+/// The hash of the buyer's claims, one field per `Idempotency-Key`.
+pub fn claims_key(redis: &RedisStore, buyer_id: Uuid) -> String {
+    redis.key(&format!("claims:{buyer_id}"))
 }
 
-/// The claim as it is now (`None` once expired).
+/// The claim as it is now (`None` once expired or withdrawn).
 pub async fn read(
     redis: &RedisStore,
     buyer_id: Uuid,
     idempotency_key: &str,
 ) -> anyhow::Result<Option<Claim>> {
-    let fields: Vec<String> = redis
+    let stored: Option<String> = redis
         .connection()
-        .hgetall(key(redis, buyer_id, idempotency_key))
+        .hget(claims_key(redis, buyer_id), idempotency_key)
         .await?;
-    if fields.is_empty() {
-        return Ok(None);
-    }
-    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-    Claim::from_fields(&fields).map(Some)
+    stored.as_deref().map(Claim::decode).transpose()
 }
 
 /// Records that the broker confirmed the key's purchase.
@@ -94,9 +113,51 @@ pub async fn mark_accepted(
     buyer_id: Uuid,
     idempotency_key: &str,
 ) -> anyhow::Result<()> {
-    let () = redis
-        .connection()
-        .hset(key(redis, buyer_id, idempotency_key), "state", "accepted")
+    let _: i64 = MARK_ACCEPTED
+        .key(claims_key(redis, buyer_id))
+        .arg(idempotency_key)
+        .invoke_async(&mut redis.connection())
         .await?;
     Ok(())
+}
+
+/// Forgets the key, so that a retry with it is admitted afresh.
+pub async fn forget(
+    redis: &RedisStore,
+    buyer_id: Uuid,
+    idempotency_key: &str,
+) -> anyhow::Result<()> {
+    let _: i64 = redis
+        .connection()
+        .hdel(claims_key(redis, buyer_id), idempotency_key)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_claim_reads_back_with_its_refusal() {
+        let purchase = Uuid::now_v7();
+        let tier = Uuid::now_v7();
+        let claim = Claim::decode(&format!(
+            "refused|1764840000000|{purchase}|abc-_9|sold_out {tier}"
+        ))
+        .expect("a claim");
+        assert_eq!(claim.purchase_id, purchase);
+        assert_eq!(claim.fingerprint, "abc-_9");
+        assert_eq!(claim.state, ClaimState::Refused(Admission::SoldOut(tier)));
+        assert_eq!(claim.at.unix_timestamp(), 1_764_840_000);
+        let accepted = Claim::decode(&format!("accepted|1764840000000|{purchase}|abc|admitted"))
+            .expect("a claim");
+        assert_eq!(accepted.state, ClaimState::Accepted);
+    }
+
+    #[test]
+    fn a_truncated_claim_is_an_error_not_a_guess() {
+        assert!(Claim::decode("admitted|1764840000000").is_err());
+        assert!(Claim::decode("admitted|soon|x|y|admitted").is_err());
+    }
 }

@@ -243,10 +243,9 @@ pub async fn purchase(
     buyer_id: Uuid,
     purchase_id: Uuid,
 ) -> Result<PurchaseView, PurchaseError> {
-    match status::read(&deps.redis, purchase_id).await? {
-        Some((owner, view)) if owner == buyer_id => Ok(view),
-        _ => Err(PurchaseError::NotFound),
-    }
+    status::read(&deps.redis, buyer_id, purchase_id)
+        .await?
+        .ok_or(PurchaseError::NotFound)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! Where each purchase stands, as client-service knows it: a Redis record per purchase
-//! (`queued` at intake, then whatever order-service's events say), and a hub that pushes every
-//! change to the watchers connected to this instance.
+//! Where each purchase stands, as client-service knows it: a record per purchase (`queued` at
+//! intake, then whatever order-service's events say), and a hub that pushes every change to
+//! the watchers connected to this instance. A buyer's records are the fields of one Redis
+//! hash, `rank|view` under the purchase id: Redis holds a key per buyer, not per purchase, and
+//! only the buyer's own requests can find them.
 //!
 //! Whichever instance consumes an order event writes the record; the same script publishes
 //! the new view on a Redis channel every instance listens to, so a watcher learns the change
@@ -12,6 +14,7 @@ use std::{
     time::Duration,
 };
 
+use anyhow::Context;
 use common::redis::RedisStore;
 use contracts::purchases::PurchaseView;
 use futures::StreamExt;
@@ -20,20 +23,22 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// How long a purchase's status is kept after its last change.
+/// How long a buyer's statuses are kept after the last change of any of them (the whole hash
+/// is renewed: Redis 7.0 has no expiry per field).
 pub const RECORD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const RESUBSCRIBE_BACKOFF: Duration = Duration::from_millis(500);
 
-// KEYS: record; ARGV: rank buyer view ttl channel
+// KEYS: records; ARGV: purchase rank view ttl channel
 // Statuses only move forward, so a late or redelivered event cannot bring back an old one.
 // A change is published only for a record that existed: a watcher must read the record
 // before it streams, so nobody can be waiting on a new one (intake writes one per request).
 static ADVANCE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local rank = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
-if tonumber(ARGV[1]) <= rank then return 0 end
-redis.call('HSET', KEYS[1], 'rank', ARGV[1], 'buyer', ARGV[2], 'view', ARGV[3])
+local record = redis.call('HGET', KEYS[1], ARGV[1])
+local rank = record and tonumber(string.match(record, '^(%d+)|')) or -1
+if tonumber(ARGV[2]) <= rank then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 if rank >= 0 then redis.call('PUBLISH', ARGV[5], ARGV[3]) end
 return 1
@@ -41,8 +46,18 @@ return 1
     )
 });
 
-pub fn record_key(redis: &RedisStore, purchase_id: Uuid) -> String {
-    redis.key(&format!("purchase:{purchase_id}"))
+/// The hash of the buyer's purchase statuses.
+pub fn records_key(redis: &RedisStore, buyer_id: Uuid) -> String {
+    redis.key(&format!("purchases:{buyer_id}"))
+}
+
+/// A record as stored: the status' rank, then the view.
+pub fn encode_record(view: &PurchaseView) -> anyhow::Result<String> {
+    Ok(format!(
+        "{}|{}",
+        view.status.rank(),
+        serde_json::to_string(view)?
+    ))
 }
 
 fn updates_channel(redis: &RedisStore) -> String {
@@ -59,10 +74,10 @@ pub async fn record_all(redis: &RedisStore, views: &[(Uuid, PurchaseView)]) -> a
     let ttl = RECORD_TTL.as_secs();
     let mut invocations = Vec::with_capacity(views.len());
     for (buyer_id, view) in views {
-        let mut invocation = ADVANCE.key(record_key(redis, view.purchase_id));
+        let mut invocation = ADVANCE.key(records_key(redis, *buyer_id));
         invocation
+            .arg(view.purchase_id.to_string())
             .arg(view.status.rank())
-            .arg(buyer_id.to_string())
             .arg(serde_json::to_string(view)?)
             .arg(ttl)
             .arg(&channel);
@@ -78,19 +93,23 @@ pub async fn record_all(redis: &RedisStore, views: &[(Uuid, PurchaseView)]) -> a
     Ok(())
 }
 
-/// The purchase's status and its buyer, if the purchase is known.
+/// The status of the buyer's purchase, if the buyer made it.
 pub async fn read(
     redis: &RedisStore,
+    buyer_id: Uuid,
     purchase_id: Uuid,
-) -> anyhow::Result<Option<(Uuid, PurchaseView)>> {
-    let (buyer, view): (Option<String>, Option<String>) = redis
+) -> anyhow::Result<Option<PurchaseView>> {
+    let record: Option<String> = redis
         .connection()
-        .hmget(record_key(redis, purchase_id), &["buyer", "view"])
+        .hget(records_key(redis, buyer_id), purchase_id.to_string())
         .await?;
-    let (Some(buyer), Some(view)) = (buyer, view) else {
+    let Some(record) = record else {
         return Ok(None);
     };
-    Ok(Some((buyer.parse()?, serde_json::from_str(&view)?)))
+    let (_rank, view) = record
+        .split_once('|')
+        .with_context(|| format!("purchase record without a rank: {record:?}"))?;
+    Ok(Some(serde_json::from_str(view)?))
 }
 
 type Watchers = Arc<Mutex<HashMap<Uuid, broadcast::Sender<PurchaseView>>>>;

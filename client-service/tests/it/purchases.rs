@@ -795,3 +795,75 @@ async fn a_purchase_is_answered_503_and_changes_nothing_when_redis_cannot_be_rea
     let (counter, truth) = pipeline.counter_and_truth(event.event_id, tier_id).await;
     assert_eq!((counter, truth), (8, 8));
 }
+
+/// Redis holds a buyer's request records in two keys, whatever the number of requests: a
+/// keyspace growing per request makes Redis rehash it, every command paying, mid-drop.
+#[tokio::test]
+async fn a_buyers_requests_are_kept_in_two_redis_keys_however_many_they_make() {
+    let pipeline = spawn_pipeline().await;
+    let (event, tier_id) = pipeline.standing_event(10, 4).await;
+    let buyer = Uuid::now_v7();
+    let token = pipeline.buyer(buyer);
+    let mut purchase_ids = Vec::new();
+    for key in ["a", "b", "c"] {
+        let accepted = pipeline
+            .purchase(0, &token, key, &tier_body(event.event_id, tier_id, 1))
+            .await;
+        assert_eq!(accepted.status, 202, "{:?}", accepted.body);
+        purchase_ids.push(accepted_id(&accepted));
+    }
+    let over_limit = pipeline
+        .purchase(0, &token, "d", &tier_body(event.event_id, tier_id, 2))
+        .await;
+    assert_eq!(over_limit.status, 429);
+    let repeat = pipeline
+        .purchase(0, &token, "a", &tier_body(event.event_id, tier_id, 1))
+        .await;
+    assert_eq!(accepted_id(&repeat), purchase_ids[0]);
+    let refusal_repeated = pipeline
+        .purchase(0, &token, "d", &tier_body(event.event_id, tier_id, 2))
+        .await;
+    assert_eq!(refusal_repeated.status, 429);
+
+    let redis = pipeline.redis();
+    let mut connection = redis.connection();
+    let mut keys: Vec<String> = connection
+        .keys(redis.key(&format!("*{buyer}*")))
+        .await
+        .expect("keys");
+    keys.sort();
+    let (claims, records) = (
+        redis.key(&format!("claims:{buyer}")),
+        redis.key(&format!("purchases:{buyer}")),
+    );
+    assert_eq!(keys, [claims.clone(), records.clone()]);
+    let claimed: usize = connection.hlen(&claims).await.expect("hlen");
+    let recorded: usize = connection.hlen(&records).await.expect("hlen");
+    assert_eq!(
+        (claimed, recorded),
+        (4, 3),
+        "four keys claimed, three purchases"
+    );
+    // A confirm arriving for a key that was withdrawn meanwhile writes nothing.
+    client_service::flows::idempotency::mark_accepted(&redis, buyer, "withdrawn")
+        .await
+        .expect("mark");
+    let claimed: usize = connection.hlen(&claims).await.expect("hlen");
+    assert_eq!(claimed, 4);
+    let claims_ttl: i64 = connection.ttl(&claims).await.expect("ttl");
+    let records_ttl: i64 = connection.ttl(&records).await.expect("ttl");
+    assert!(
+        (23 * 3600..=24 * 3600).contains(&claims_ttl),
+        "{claims_ttl}"
+    );
+    assert!(
+        (6 * 24 * 3600..=7 * 24 * 3600).contains(&records_ttl),
+        "{records_ttl}"
+    );
+
+    for purchase_id in &purchase_ids {
+        let status = pipeline.status(&token, &purchase_id.to_string()).await;
+        assert_eq!(status.status, 200);
+        assert_eq!(status.body["purchase_id"], purchase_id.to_string());
+    }
+}
