@@ -215,6 +215,9 @@ pub struct AmqpConfig {
     pub delivery_limit: u32,
     /// Queues purchase requests are spread over by event; publishers and consumers must agree.
     pub purchase_queue_shards: u16,
+    /// How long published outbox rows are kept (for operators to look into) before the relay
+    /// deletes them.
+    pub outbox_retention: Duration,
 }
 
 impl AmqpConfig {
@@ -231,6 +234,9 @@ impl AmqpConfig {
             )?,
             delivery_limit: env_or("TICKETING_AMQP_DELIVERY_LIMIT", 5)?,
             purchase_queue_shards: env_or("TICKETING_PURCHASE_QUEUE_SHARDS", 2)?,
+            outbox_retention: Duration::from_secs(
+                3600 * env_or::<u64>("TICKETING_OUTBOX_RETENTION_HOURS", 168)?,
+            ),
         })
     }
 }

@@ -82,6 +82,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         database.pool().clone(),
         broker.clone(),
         outbox,
+        config.amqp.outbox_retention,
         shutdown.clone(),
     );
     Ok(app

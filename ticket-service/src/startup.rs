@@ -79,6 +79,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         database.pool().clone(),
         broker.clone(),
         outbox,
+        config.amqp.outbox_retention,
         shutdown.clone(),
     );
     let app = App::bind(SERVICE, &config.http, router, shutdown.clone()).await?;

@@ -5,14 +5,20 @@
 //! message id (`inbox`).
 //!
 //! Several relays (one per instance) can run at once: each claims rows with
-//! `FOR UPDATE SKIP LOCKED`.
+//! `FOR UPDATE SKIP LOCKED`. An idle relay deletes, now and then, the rows published longer
+//! ago than the retention: the table holds what is pending and what operators may still want
+//! to look into, not every message ever sent.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use contracts::{Envelope, Message};
 use deadpool_postgres::{GenericClient, Pool};
 use futures::future::join_all;
+use time::OffsetDateTime;
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -55,6 +61,10 @@ CREATE TABLE inbox (
 const BATCH_SIZE: i64 = 256;
 const IDLE_POLL_INTERVAL: Duration = Duration::from_millis(200);
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+/// How often an idle relay looks for rows past their retention.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+/// Rows deleted per statement, so that pruning a backlog never holds a long transaction.
+const PRUNE_CHUNK: i64 = 1_000;
 
 /// Writes `envelope` to the outbox inside the caller's transaction.
 pub async fn enqueue<P: Message>(
@@ -108,17 +118,26 @@ impl OutboxSignal {
     }
 }
 
-/// Starts the relay; it stops after `shutdown`, once the batch in hand is settled.
+/// Starts the relay, which also deletes rows published more than `retention` ago; it stops
+/// after `shutdown`, once the batch in hand is settled.
 pub fn spawn_relay(
     pool: Pool,
     broker: Broker,
     signal: OutboxSignal,
+    retention: Duration,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let mut last_pruned: Option<Instant> = None;
         loop {
             let wait = match relay_batch(&pool, &broker).await {
-                Ok(0) => IDLE_POLL_INTERVAL,
+                Ok(0) => {
+                    if last_pruned.is_none_or(|at| at.elapsed() >= PRUNE_INTERVAL) {
+                        last_pruned = Some(Instant::now());
+                        prune_quietly(&pool, retention).await;
+                    }
+                    IDLE_POLL_INTERVAL
+                }
                 Ok(_) => Duration::ZERO,
                 Err(error) => {
                     tracing::warn!(
@@ -139,6 +158,38 @@ pub fn spawn_relay(
         }
         tracing::info!("outbox relay stopped");
     })
+}
+
+async fn prune_quietly(pool: &Pool, retention: Duration) {
+    match prune_published(pool, OffsetDateTime::now_utc() - retention).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "outbox rows past their retention deleted"),
+        Err(error) => tracing::warn!(error = format!("{error:#}"), "outbox pruning failed"),
+    }
+}
+
+/// Deletes the rows published before `cutoff`; returns how many. Rows are taken oldest first,
+/// a chunk at a time, and it stops at the first chunk with a row too recent: rows are
+/// published in about the order they were written, so what follows is more recent still.
+pub async fn prune_published(pool: &Pool, cutoff: OffsetDateTime) -> anyhow::Result<u64> {
+    let client = pool.get().await.context("outbox pruning connection")?;
+    let mut pruned = 0;
+    loop {
+        let deleted = client
+            .execute_cached(
+                "DELETE FROM outbox
+                 WHERE seq IN (SELECT seq FROM outbox WHERE published_at IS NOT NULL
+                               ORDER BY seq LIMIT $2)
+                   AND published_at < $1",
+                &[&cutoff, &PRUNE_CHUNK],
+            )
+            .await
+            .context("deleting published outbox rows")?;
+        pruned += deleted;
+        if deleted < PRUNE_CHUNK.unsigned_abs() {
+            return Ok(pruned);
+        }
+    }
 }
 
 /// Publishes one batch of unpublished rows; returns how many were published.

@@ -28,6 +28,8 @@ impl Message for ThingDone {
     const VERSION: u16 = 1;
 }
 
+const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 #[tokio::test]
 async fn committed_outbox_rows_are_published_exactly_once_even_when_the_relay_restarts() {
     let context = TestContext::new();
@@ -82,6 +84,7 @@ async fn committed_outbox_rows_are_published_exactly_once_even_when_the_relay_re
         database.pool().clone(),
         broker.clone(),
         OutboxSignal::default(),
+        RETENTION,
         first_stop.clone(),
     );
     let all_seen = || async { seen.lock().expect("not poisoned").len() == 10 };
@@ -93,6 +96,7 @@ async fn committed_outbox_rows_are_published_exactly_once_even_when_the_relay_re
         database.pool().clone(),
         broker.clone(),
         OutboxSignal::default(),
+        RETENTION,
         second_stop.clone(),
     );
     let republished = outbox::relay_batch(database.pool(), &broker)
@@ -140,5 +144,80 @@ async fn an_inbox_record_makes_a_redelivered_message_a_no_op() {
 
     assert!(first);
     assert!(!again);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn published_rows_past_their_retention_are_deleted_and_nothing_else() {
+    let context = TestContext::new();
+    let amqp = context.amqp();
+    let topology = Topology::new(&amqp.namespace, amqp.delivery_limit)
+        .with_queue(QueueSpec::new("things").bind(ExchangeRole::Events, ThingDone::TYPE));
+    context.track_topology(&topology);
+    let shutdown = CancellationToken::new();
+    let database = Database::open(
+        &context.postgres("platform"),
+        migrations::runner,
+        shutdown.clone(),
+    )
+    .await
+    .expect("database");
+    let broker = Broker::start(amqp, topology, shutdown.clone()).await;
+    let client = database.pool().get().await.expect("connection");
+    // 2,500 rows published eleven days ago (more than two chunks)...
+    client
+        .batch_execute(
+            "INSERT INTO outbox (message_id, exchange, routing_key, correlation_id, body,
+                                 created_at, published_at)
+             SELECT gen_random_uuid(), 'events', 'thing.done', gen_random_uuid(), '{}',
+                    now() - interval '11 days', now() - interval '11 days'
+             FROM generate_series(1, 2500)",
+        )
+        .await
+        .expect("old rows");
+    // ...five published now...
+    for number in 0..5 {
+        let envelope = Envelope::new(Uuid::now_v7(), ThingDone { number });
+        outbox::enqueue(&client, ExchangeRole::Events, &envelope)
+            .await
+            .expect("enqueued");
+    }
+    assert_eq!(
+        outbox::relay_batch(database.pool(), &broker)
+            .await
+            .expect("published"),
+        5
+    );
+    // ...and one written a month ago that was never published: it must stay whatever its age.
+    client
+        .batch_execute(
+            "INSERT INTO outbox (message_id, exchange, routing_key, correlation_id, body,
+                                 created_at)
+             VALUES (gen_random_uuid(), 'events', 'thing.done', gen_random_uuid(), '{}',
+                     now() - interval '30 days')",
+        )
+        .await
+        .expect("an unpublished row");
+
+    let cutoff = time::OffsetDateTime::now_utc() - RETENTION;
+    let pruned = outbox::prune_published(database.pool(), cutoff)
+        .await
+        .expect("pruned");
+    assert_eq!(pruned, 2_500);
+    let left: Vec<(bool, i64)> = client
+        .query(
+            "SELECT published_at IS NOT NULL, count(*) FROM outbox GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("counts")
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(left, [(false, 1), (true, 5)]);
+    let again = outbox::prune_published(database.pool(), cutoff)
+        .await
+        .expect("pruned");
+    assert_eq!(again, 0);
     shutdown.cancel();
 }
