@@ -30,8 +30,8 @@ impl Message for ThingDone {
 
 const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-#[tokio::test]
-async fn committed_outbox_rows_are_published_exactly_once_even_when_the_relay_restarts() {
+/// A database with the outbox, and a broker whose `things` queue receives `thing.done`.
+async fn outbox_with_a_queue() -> (TestContext, Database, Broker, CancellationToken) {
     let context = TestContext::new();
     let amqp = context.amqp();
     let topology = Topology::new(&amqp.namespace, amqp.delivery_limit)
@@ -46,6 +46,12 @@ async fn committed_outbox_rows_are_published_exactly_once_even_when_the_relay_re
     .await
     .expect("database");
     let broker = Broker::start(amqp, topology, shutdown.clone()).await;
+    (context, database, broker, shutdown)
+}
+
+#[tokio::test]
+async fn committed_outbox_rows_are_published_exactly_once_even_when_the_relay_restarts() {
+    let (_context, database, broker, shutdown) = outbox_with_a_queue().await;
     let seen: Arc<Mutex<HashMap<Uuid, u32>>> = Arc::default();
     let counted = seen.clone();
     let _consumer = spawn_consumer(
@@ -149,20 +155,7 @@ async fn an_inbox_record_makes_a_redelivered_message_a_no_op() {
 
 #[tokio::test]
 async fn published_rows_past_their_retention_are_deleted_and_nothing_else() {
-    let context = TestContext::new();
-    let amqp = context.amqp();
-    let topology = Topology::new(&amqp.namespace, amqp.delivery_limit)
-        .with_queue(QueueSpec::new("things").bind(ExchangeRole::Events, ThingDone::TYPE));
-    context.track_topology(&topology);
-    let shutdown = CancellationToken::new();
-    let database = Database::open(
-        &context.postgres("platform"),
-        migrations::runner,
-        shutdown.clone(),
-    )
-    .await
-    .expect("database");
-    let broker = Broker::start(amqp, topology, shutdown.clone()).await;
+    let (_context, database, broker, shutdown) = outbox_with_a_queue().await;
     let client = database.pool().get().await.expect("connection");
     // 2,500 rows published eleven days ago (more than two chunks)...
     client
