@@ -210,14 +210,37 @@ pub async fn pending_before(
     Ok(entries
         .into_iter()
         .filter(|(_, entry)| {
-            entry
-                .rsplit('|')
-                .next()
-                .and_then(|admitted_at| admitted_at.parse::<i64>().ok())
-                .is_some_and(|admitted_at| admitted_at < cutoff)
+            PendingEntry::parse(entry).is_some_and(|pending| pending.admitted_at_ms < cutoff)
         })
         .filter_map(|(purchase_id, _)| purchase_id.parse().ok())
         .collect())
+}
+
+/// A `pending` entry, `buyer|tier:n,tier:n|admitted_at_ms` (written by admission).
+struct PendingEntry<'a> {
+    buyer: &'a str,
+    places_by_tier: Vec<(&'a str, i64)>,
+    admitted_at_ms: i64,
+}
+
+impl<'a> PendingEntry<'a> {
+    fn parse(entry: &'a str) -> Option<Self> {
+        let mut fields = entry.split('|');
+        let (buyer, parts, admitted_at) = (fields.next()?, fields.next()?, fields.next()?);
+        let places_by_tier = parts
+            .split(',')
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let (tier, places) = part.split_once(':')?;
+                Some((tier, places.parse().ok()?))
+            })
+            .collect::<Option<_>>()?;
+        Some(Self {
+            buyer,
+            places_by_tier,
+            admitted_at_ms: admitted_at.parse().ok()?,
+        })
+    }
 }
 
 /// Ends the pending state of decided purchases of one event, giving back the places of those
@@ -442,19 +465,12 @@ impl Counters<'_> {
         let mut pending_by_tier: HashMap<&str, i64> = HashMap::new();
         let mut expected_buyers: HashMap<&str, i64> = HashMap::new();
         for entry in self.pending.values() {
-            let mut fields = entry.split('|');
-            let (Some(buyer), Some(parts)) = (fields.next(), fields.next()) else {
+            let Some(pending) = PendingEntry::parse(entry) else {
                 return false;
             };
-            for part in parts.split(',').filter(|part| !part.is_empty()) {
-                let Some((tier, places)) = part.split_once(':') else {
-                    return false;
-                };
-                let Ok(places) = places.parse::<i64>() else {
-                    return false;
-                };
+            for (tier, places) in pending.places_by_tier {
                 *pending_by_tier.entry(tier).or_default() += places;
-                *expected_buyers.entry(buyer).or_default() += places;
+                *expected_buyers.entry(pending.buyer).or_default() += places;
             }
         }
         let tiers_agree = self.remaining.len() == truth.available.len()
@@ -539,4 +555,24 @@ async fn rewrite(
         invocation.arg(buyer_id.to_string()).arg(*places);
     }
     invocation.invoke_async(&mut connection).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_entry_reads_as_admission_writes_it() {
+        let entry = PendingEntry::parse("b1|t1:2,t2:1|1764840000000").expect("an entry");
+        assert_eq!(entry.buyer, "b1");
+        assert_eq!(entry.places_by_tier, [("t1", 2), ("t2", 1)]);
+        assert_eq!(entry.admitted_at_ms, 1_764_840_000_000);
+    }
+
+    #[test]
+    fn a_malformed_pending_entry_is_refused_whole() {
+        for entry in ["b1|t1:2", "b1|t1:x|1", "b1|t1|1", "b1|t1:2|soon"] {
+            assert!(PendingEntry::parse(entry).is_none(), "{entry}");
+        }
+    }
 }

@@ -28,19 +28,20 @@ use uuid::Uuid;
 pub const RECORD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const RESUBSCRIBE_BACKOFF: Duration = Duration::from_millis(500);
 
-// KEYS: records; ARGV: purchase rank view ttl channel
+// KEYS: records; ARGV: purchase record ttl channel (a record is `rank|view`, `encode_record`)
 // Statuses only move forward, so a late or redelivered event cannot bring back an old one.
 // A change is published only for a record that existed: a watcher must read the record
 // before it streams, so nobody can be waiting on a new one (intake writes one per request).
 static ADVANCE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local record = redis.call('HGET', KEYS[1], ARGV[1])
-local rank = record and tonumber(string.match(record, '^(%d+)|')) or -1
-if tonumber(ARGV[2]) <= rank then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-if rank >= 0 then redis.call('PUBLISH', ARGV[5], ARGV[3]) end
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+local rank = stored and tonumber(string.match(stored, '^(%d+)|')) or -1
+local new_rank, view = string.match(ARGV[2], '^(%d+)|(.*)$')
+if tonumber(new_rank) <= rank then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if rank >= 0 then redis.call('PUBLISH', ARGV[4], view) end
 return 1
 ",
     )
@@ -77,8 +78,7 @@ pub async fn record_all(redis: &RedisStore, views: &[(Uuid, PurchaseView)]) -> a
         let mut invocation = ADVANCE.key(records_key(redis, *buyer_id));
         invocation
             .arg(view.purchase_id.to_string())
-            .arg(view.status.rank())
-            .arg(serde_json::to_string(view)?)
+            .arg(encode_record(view)?)
             .arg(ttl)
             .arg(&channel);
         invocations.push(invocation);
