@@ -382,6 +382,16 @@ async fn inspection_channel(
 /// Messages ready in a queue (`<ns>.<name>` is the caller's to build), read with a passive
 /// declare; unacked messages are not counted.
 pub async fn queue_depth(config: &AmqpConfig, queue: &str) -> anyhow::Result<u32> {
+    Ok(inspect_queue(config, queue).await?.message_count())
+}
+
+/// How many consumers a queue (`<ns>.<name>`) has. A service consumes only once its whole
+/// topology is declared, bindings included: a queue that merely exists may not be bound yet.
+pub async fn queue_consumers(config: &AmqpConfig, queue: &str) -> anyhow::Result<u32> {
+    Ok(inspect_queue(config, queue).await?.consumer_count())
+}
+
+async fn inspect_queue(config: &AmqpConfig, queue: &str) -> anyhow::Result<lapin::Queue> {
     let (connection, channel) = inspection_channel(config).await?;
     let declared = channel
         .queue_declare(
@@ -393,8 +403,8 @@ pub async fn queue_depth(config: &AmqpConfig, queue: &str) -> anyhow::Result<u32
             Default::default(),
         )
         .await?;
-    connection.close(200, "depth read".into()).await?;
-    Ok(declared.message_count())
+    connection.close(200, "queue inspected".into()).await?;
+    Ok(declared)
 }
 
 /// Takes (and acks) the next ready message of a queue (`<ns>.<name>`), if there is one.

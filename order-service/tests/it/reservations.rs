@@ -12,7 +12,7 @@ use common::{
     availability,
     config::AmqpConfig,
     redis::RedisStore,
-    test_support::{TestContext, connect_database, eventually, queue_depth},
+    test_support::{TestContext, connect_database, eventually, queue_consumers, queue_depth},
 };
 use contracts::{
     Envelope, Message,
@@ -294,15 +294,18 @@ fn start_process(config: &Config) -> Process {
     Process(child)
 }
 
-/// Waits until the process has declared its queues (before that, messages are not routed).
+/// Waits until the process consumes, which it does once its queues are declared and bound
+/// (before that, messages are not routed; a queue can exist before its binding does).
 async fn wait_consuming(amqp: &AmqpConfig) {
     let queue = format!("{}.order.event-updates", amqp.namespace);
     assert!(
         eventually(Duration::from_secs(30), || async {
-            queue_depth(amqp, &queue).await.is_ok()
+            queue_consumers(amqp, &queue)
+                .await
+                .is_ok_and(|consumers| consumers > 0)
         })
         .await,
-        "order-service declared its queues"
+        "order-service consumes"
     );
 }
 
