@@ -31,7 +31,8 @@ use super::{
 };
 
 /// The outbox and inbox tables every service that talks to the broker has. Services include
-/// this from a refinery migration so that the schema is written once.
+/// this from a refinery migration so that the schema is written once; `BODY_AS_TEXT_SQL`
+/// follows it.
 pub const SCHEMA_SQL: &str = r"
 -- Messages waiting to be published. Rows are written in the same transaction as the change
 -- they describe; the relay sets published_at after the broker confirmed the message.
@@ -58,6 +59,16 @@ CREATE TABLE inbox (
 );
 ";
 
+/// The outbox keeps a message's body as the bytes it will publish. As `jsonb`, Postgres parsed
+/// every body on insert, compressed it with pglz and printed it back to text for the relay:
+/// at a drop, where one `purchases.decided` message carries a batch of a hundred orders or
+/// more (40-120 kB), that was a tenth of Postgres' CPU for a column nothing queries. lz4
+/// keeps the WAL small at a fraction of pglz's cost; `body::jsonb` still reads it.
+pub const BODY_AS_TEXT_SQL: &str = r"
+ALTER TABLE outbox ALTER COLUMN body TYPE text USING body::text;
+ALTER TABLE outbox ALTER COLUMN body SET COMPRESSION lz4;
+";
+
 const BATCH_SIZE: i64 = 256;
 const IDLE_POLL_INTERVAL: Duration = Duration::from_millis(200);
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
@@ -72,7 +83,7 @@ pub async fn enqueue<P: Message>(
     exchange: ExchangeRole,
     envelope: &Envelope<P>,
 ) -> anyhow::Result<()> {
-    let body = serde_json::to_value(envelope).context("serialising an outbox message")?;
+    let body = serde_json::to_string(envelope).context("serialising an outbox message")?;
     client
         .execute_cached(
             "INSERT INTO outbox (message_id, exchange, routing_key, correlation_id, body)
@@ -198,7 +209,7 @@ pub async fn relay_batch(pool: &Pool, broker: &Broker) -> anyhow::Result<usize> 
     let transaction = client.transaction().await?;
     let rows = transaction
         .query_cached(
-            "SELECT seq, message_id, exchange, routing_key, correlation_id, body::text
+            "SELECT seq, message_id, exchange, routing_key, correlation_id, body
              FROM outbox WHERE published_at IS NULL
              ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
             &[&BATCH_SIZE],

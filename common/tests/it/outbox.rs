@@ -30,12 +30,16 @@ impl Message for ThingDone {
 
 const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// A database with the outbox, and a broker whose `things` queue receives `thing.done`.
+/// A database with the outbox, and a broker whose `things` queue receives `thing.done` and
+/// `things.listed`.
 async fn outbox_with_a_queue() -> (TestContext, Database, Broker, CancellationToken) {
     let context = TestContext::new();
     let amqp = context.amqp();
-    let topology = Topology::new(&amqp.namespace, amqp.delivery_limit)
-        .with_queue(QueueSpec::new("things").bind(ExchangeRole::Events, ThingDone::TYPE));
+    let topology = Topology::new(&amqp.namespace, amqp.delivery_limit).with_queue(
+        QueueSpec::new("things")
+            .bind(ExchangeRole::Events, ThingDone::TYPE)
+            .bind(ExchangeRole::Events, ThingsListed::TYPE),
+    );
     context.track_topology(&topology);
     let shutdown = CancellationToken::new();
     let database = Database::open(
@@ -124,6 +128,78 @@ async fn committed_outbox_rows_are_published_exactly_once_even_when_the_relay_re
         .expect("count")
         .get(0);
     assert_eq!(unpublished, 0);
+    shutdown.cancel();
+}
+
+/// A batch-sized message, like `purchases.decided` at a drop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ThingsListed {
+    names: Vec<String>,
+    total: u64,
+}
+
+impl Message for ThingsListed {
+    const TYPE: &'static str = "things.listed";
+    const VERSION: u16 = 1;
+}
+
+#[tokio::test]
+async fn a_message_is_stored_and_published_as_the_bytes_it_was_serialised_to() {
+    let (_context, database, broker, shutdown) = outbox_with_a_queue().await;
+    let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let sink = received.clone();
+    let _consumer = spawn_consumer(
+        broker.clone(),
+        ConsumerSpec {
+            queue: "things".to_owned(),
+            prefetch_count: 16,
+        },
+        move |delivery| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("not poisoned").push(delivery.data);
+                Ok(())
+            }
+        },
+        shutdown.clone(),
+    );
+    let envelope = Envelope::new(
+        Uuid::now_v7(),
+        ThingsListed {
+            names: (0..2_000).map(|n| format!("thing number {n}")).collect(),
+            total: 2_000,
+        },
+    );
+    let serialised = serde_json::to_vec(&envelope).expect("serialises");
+    assert!(
+        serialised.len() > 30_000,
+        "large enough to be stored out of line"
+    );
+    let client = database.pool().get().await.expect("connection");
+    outbox::enqueue(&client, ExchangeRole::Events, &envelope)
+        .await
+        .expect("enqueued");
+
+    let row = client
+        .query_one(
+            "SELECT body, pg_column_compression(body), body::jsonb->'payload'->>'total'
+             FROM outbox WHERE message_id = $1",
+            &[&envelope.id],
+        )
+        .await
+        .expect("the row");
+    assert_eq!(row.get::<_, &str>(0).as_bytes(), serialised.as_slice());
+    assert_eq!(row.get::<_, Option<&str>>(1), Some("lz4"));
+    assert_eq!(row.get::<_, &str>(2), "2000", "still readable as JSON");
+    assert_eq!(
+        outbox::relay_batch(database.pool(), &broker)
+            .await
+            .expect("published"),
+        1
+    );
+    let published = || async { !received.lock().expect("not poisoned").is_empty() };
+    assert!(eventually(Duration::from_secs(10), published).await);
+    assert_eq!(received.lock().expect("not poisoned")[0], serialised);
     shutdown.cancel();
 }
 

@@ -26,7 +26,8 @@ async fn migrations_apply_twice_without_harm() {
         .await
         .expect("history")
         .get(0);
-    assert_eq!(applied, 1, "each migration is recorded once");
+    let embedded = migrations::runner().get_migrations().len();
+    assert_eq!(applied, embedded as i64, "each migration is recorded once");
     let outbox_rows: i64 = client
         .query_one("SELECT count(*) FROM outbox", &[])
         .await

@@ -384,8 +384,8 @@ async fn killed_in_the_middle_of_a_batch_and_restarted_it_loses_and_doubles_noth
             &db,
             "SELECT count(DISTINCT decision->>'purchase_id')
              FROM outbox,
-                  jsonb_array_elements((body->'payload'->'reserved')
-                                       || (body->'payload'->'rejected')) AS decision
+                  jsonb_array_elements((body::jsonb->'payload'->'reserved')
+                                       || (body::jsonb->'payload'->'rejected')) AS decision
              WHERE routing_key = 'purchases.decided'"
         )
         .await,
@@ -395,8 +395,8 @@ async fn killed_in_the_middle_of_a_batch_and_restarted_it_loses_and_doubles_noth
     assert_eq!(
         count(
             &db,
-            "SELECT coalesce(sum(jsonb_array_length(body->'payload'->'reserved')
-                                 + jsonb_array_length(body->'payload'->'rejected')), 0)
+            "SELECT coalesce(sum(jsonb_array_length(body::jsonb->'payload'->'reserved')
+                                 + jsonb_array_length(body::jsonb->'payload'->'rejected')), 0)
              FROM outbox WHERE routing_key = 'purchases.decided'"
         )
         .await,
