@@ -16,6 +16,7 @@ use std::{
 };
 
 use anyhow::Context;
+use contracts::purchases::PurchaseRequest;
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -117,6 +118,8 @@ pub(crate) struct Scenario {
     pub(crate) tiers: Vec<(Uuid, u64)>,
     pub(crate) sales_open_at: OffsetDateTime,
     pub(crate) buyers: Vec<String>,
+    /// Each buyer's `Authorization` header, in the order of `buyers`.
+    pub(crate) authorizations: Vec<reqwest::header::HeaderValue>,
 }
 
 /// A purchase the system accepted (202).
@@ -277,6 +280,10 @@ async fn prepare(api: &Api, args: &EventArgs, report: &mut Report) -> anyhow::Re
         event_id,
         tiers,
         sales_open_at,
+        authorizations: buyers
+            .iter()
+            .map(|token| Api::authorization(token))
+            .collect::<anyhow::Result<_>>()?,
         buyers,
     })
 }
@@ -339,16 +346,19 @@ async fn storm(
             let buyer = (sent.wrapping_mul(7_919) % scenario.buyers.len() as u64) as usize;
             let tier = scenario.tiers[(sent % scenario.tiers.len() as u64) as usize].0;
             let quantity = 1 + (sent % u64::from(args.max_quantity.max(1))) as u32;
-            let body = json!({"event_id": event_id, "tier_id": tier, "quantity": quantity});
-            let token = scenario.buyers[buyer].clone();
+            let body = serde_json::to_vec(&PurchaseRequest {
+                event_id,
+                tier_id: Some(tier),
+                quantity: Some(quantity),
+                seat_ids: None,
+            })
+            .unwrap_or_default();
+            let authorization = scenario.authorizations[buyer].clone();
             let accepted = accepted.clone();
             futures::future::Either::Right(async move {
-                let answer = api.purchase(&token, &body).await;
+                let answer = api.purchase(authorization, body).await;
                 let status = answer.as_ref().map_or(0, |(status, _)| *status);
-                if let Ok((202, body)) = answer
-                    && let Some(purchase_id) =
-                        body["purchase_id"].as_str().and_then(|id| id.parse().ok())
-                {
+                if let Ok((202, Some(purchase_id))) = answer {
                     lock(&accepted).push(Accepted {
                         buyer,
                         purchase_id,
