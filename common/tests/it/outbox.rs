@@ -53,31 +53,40 @@ async fn outbox_with_a_queue() -> (TestContext, Database, Broker, CancellationTo
     (context, database, broker, shutdown)
 }
 
+/// A consumer of the `things` queue.
+fn consume_things<F, Fut>(
+    broker: &Broker,
+    shutdown: &CancellationToken,
+    handler: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(lapin::message::Delivery) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), common::amqp::HandlerError>> + Send + 'static,
+{
+    let spec = ConsumerSpec {
+        queue: "things".to_owned(),
+        prefetch_count: 16,
+    };
+    spawn_consumer(broker.clone(), spec, handler, shutdown.clone())
+}
+
 #[tokio::test]
 async fn committed_outbox_rows_are_published_exactly_once_even_when_the_relay_restarts() {
     let (_context, database, broker, shutdown) = outbox_with_a_queue().await;
     let seen: Arc<Mutex<HashMap<Uuid, u32>>> = Arc::default();
     let counted = seen.clone();
-    let _consumer = spawn_consumer(
-        broker.clone(),
-        ConsumerSpec {
-            queue: "things".to_owned(),
-            prefetch_count: 16,
-        },
-        move |delivery| {
-            let counted = counted.clone();
-            async move {
-                let envelope = decode::<ThingDone>(&delivery)?;
-                *counted
-                    .lock()
-                    .expect("not poisoned")
-                    .entry(envelope.id)
-                    .or_default() += 1;
-                Ok(())
-            }
-        },
-        shutdown.clone(),
-    );
+    let _consumer = consume_things(&broker, &shutdown, move |delivery| {
+        let counted = counted.clone();
+        async move {
+            let envelope = decode::<ThingDone>(&delivery)?;
+            *counted
+                .lock()
+                .expect("not poisoned")
+                .entry(envelope.id)
+                .or_default() += 1;
+            Ok(())
+        }
+    });
     let mut client = database.pool().get().await.expect("connection");
     let transaction = client.transaction().await.expect("transaction");
     for number in 0..10 {
@@ -148,21 +157,13 @@ async fn a_message_is_stored_and_published_as_the_bytes_it_was_serialised_to() {
     let (_context, database, broker, shutdown) = outbox_with_a_queue().await;
     let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
     let sink = received.clone();
-    let _consumer = spawn_consumer(
-        broker.clone(),
-        ConsumerSpec {
-            queue: "things".to_owned(),
-            prefetch_count: 16,
-        },
-        move |delivery| {
-            let sink = sink.clone();
-            async move {
-                sink.lock().expect("not poisoned").push(delivery.data);
-                Ok(())
-            }
-        },
-        shutdown.clone(),
-    );
+    let _consumer = consume_things(&broker, &shutdown, move |delivery| {
+        let sink = sink.clone();
+        async move {
+            sink.lock().expect("not poisoned").push(delivery.data);
+            Ok(())
+        }
+    });
     let envelope = Envelope::new(
         Uuid::now_v7(),
         ThingsListed {
