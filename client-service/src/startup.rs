@@ -50,6 +50,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         redis: redis.clone(),
         purchase_queue: PurchaseQueue::start(
             broker.clone(),
+            redis.clone(),
             config.amqp.purchase_queue_shards,
             &mut registry,
         ),

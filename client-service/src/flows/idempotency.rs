@@ -26,15 +26,21 @@ use super::admission::{self, Admission};
 /// buyer's whole hash (Redis 7.0 has no expiry per field), so a key lives at least this long.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 3600);
 
-// KEYS: claims; ARGV: idempotency key. Only a claim still `admitted` moves on: a key that was
-// withdrawn or has expired meanwhile is not brought back half-written.
+// KEYS: the claims hash of each key; ARGV: the keys, in the same order. Only a claim still
+// `admitted` moves on: a key that was withdrawn or has expired meanwhile is not brought back
+// half-written.
 static MARK_ACCEPTED: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local claim = redis.call('HGET', KEYS[1], ARGV[1])
-if not claim or string.sub(claim, 1, 9) ~= 'admitted|' then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], 'accepted|' .. string.sub(claim, 10))
-return 1
+local marked = 0
+for i, claims in ipairs(KEYS) do
+  local claim = redis.call('HGET', claims, ARGV[i])
+  if claim and string.sub(claim, 1, 9) == 'admitted|' then
+    redis.call('HSET', claims, ARGV[i], 'accepted|' .. string.sub(claim, 10))
+    marked = marked + 1
+  end
+end
+return marked
 ",
     )
 });
@@ -107,18 +113,20 @@ pub async fn read(
     stored.as_deref().map(Claim::decode).transpose()
 }
 
-/// Records that the broker confirmed the key's purchase.
-pub async fn mark_accepted(
-    redis: &RedisStore,
-    buyer_id: Uuid,
-    idempotency_key: &str,
-) -> anyhow::Result<()> {
-    let _: i64 = MARK_ACCEPTED
-        .key(claims_key(redis, buyer_id))
-        .arg(idempotency_key)
-        .invoke_async(&mut redis.connection())
-        .await?;
-    Ok(())
+/// Records that the broker confirmed the purchases of these `(buyer, Idempotency-Key)` claims,
+/// all in one script: the purchase queue calls it once per confirmed message, not once per
+/// request. Returns how many claims were still `admitted` and are now `accepted`.
+pub async fn mark_accepted(redis: &RedisStore, claims: &[(Uuid, &str)]) -> anyhow::Result<u64> {
+    if claims.is_empty() {
+        return Ok(0);
+    }
+    let mut invocation = MARK_ACCEPTED.prepare_invoke();
+    for (buyer_id, idempotency_key) in claims {
+        invocation
+            .key(claims_key(redis, *buyer_id))
+            .arg(*idempotency_key);
+    }
+    Ok(invocation.invoke_async(&mut redis.connection()).await?)
 }
 
 /// Forgets the key, so that a retry with it is admitted afresh.

@@ -76,7 +76,11 @@ async fn queue(
         selection: candidate.selection.clone(),
         requested_at,
     };
-    if let Err(error) = deps.purchase_queue.queue(request).await {
+    if let Err(error) = deps
+        .purchase_queue
+        .queue(request, candidate.idempotency_key)
+        .await
+    {
         tracing::warn!(error = %error, %purchase_id, "purchase not confirmed by the broker");
         if error.may_have_been_queued() {
             return Err(PurchaseError::Unavailable {
@@ -97,13 +101,6 @@ async fn queue(
             reason: "the purchase could not be queued; nothing was reserved",
             retry_after_seconds: 1,
         });
-    }
-    if let Err(error) =
-        idempotency::mark_accepted(&deps.redis, candidate.buyer_id, candidate.idempotency_key).await
-    {
-        // The purchase is queued all the same; a repeat finding the key still `admitted`
-        // publishes it again, which changes nothing.
-        tracing::warn!(error = format!("{error:#}"), %purchase_id, "key not marked accepted");
     }
     Ok(PurchaseAccepted {
         purchase_id,

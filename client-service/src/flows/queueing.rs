@@ -9,11 +9,15 @@
 //! delivery for many purchases), which is where the intake's CPU went.
 //!
 //! A request is answered only with its own message's confirm: nothing is reported queued
-//! that the broker has not confirmed.
+//! that the broker has not confirmed. Before the answers go out, the confirmed requests'
+//! `Idempotency-Key` claims are recorded `accepted`, in one Redis script per message.
 
 use std::{collections::HashMap, sync::Arc, time::Instant};
 
-use common::amqp::{Broker, ExchangeRole, PublishError};
+use common::{
+    amqp::{Broker, ExchangeRole, PublishError},
+    redis::RedisStore,
+};
 use contracts::{
     Envelope,
     purchases::{PurchaseRequestedV1, PurchasesRequestedV1, purchase_shard, shard_routing_key},
@@ -25,6 +29,8 @@ use prometheus_client::{
 };
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
+
+use super::idempotency;
 
 /// Messages awaiting their confirms at once (one per publisher channel of the broker).
 const PUBLISHES_IN_FLIGHT: usize = 4;
@@ -57,6 +63,7 @@ impl QueueError {
 
 struct Waiting {
     request: PurchaseRequestedV1,
+    idempotency_key: String,
     confirmed: oneshot::Sender<Result<(), QueueError>>,
     since: Instant,
 }
@@ -105,15 +112,26 @@ pub struct PurchaseQueue {
 impl PurchaseQueue {
     /// Starts the publisher, with its metrics in `registry`; it ends when the last clone is
     /// dropped.
-    pub fn start(broker: Broker, shards: u16, registry: &mut Registry) -> Self {
+    pub fn start(broker: Broker, redis: RedisStore, shards: u16, registry: &mut Registry) -> Self {
         let (waiting, receiver) = mpsc::channel(WAITING_CAPACITY);
         let metrics = QueueMetrics::register(registry);
-        tokio::spawn(publish_gathered(broker, shards, receiver, metrics));
+        let publisher = Publisher {
+            broker,
+            redis,
+            shards,
+            metrics,
+        };
+        tokio::spawn(publish_gathered(publisher, receiver));
         Self { waiting }
     }
 
-    /// Queues `request`; `Ok` once the broker confirmed the message that carries it.
-    pub async fn queue(&self, request: PurchaseRequestedV1) -> Result<(), QueueError> {
+    /// Queues `request`, admitted under the buyer's `idempotency_key`; `Ok` once the broker
+    /// confirmed the message that carries it.
+    pub async fn queue(
+        &self,
+        request: PurchaseRequestedV1,
+        idempotency_key: &str,
+    ) -> Result<(), QueueError> {
         let (confirmed, confirmation) = oneshot::channel();
         let not_queued = |reason: &str| QueueError {
             reason: reason.to_owned(),
@@ -122,6 +140,7 @@ impl PurchaseQueue {
         self.waiting
             .send(Waiting {
                 request,
+                idempotency_key: idempotency_key.to_owned(),
                 confirmed,
                 since: Instant::now(),
             })
@@ -137,13 +156,17 @@ impl PurchaseQueue {
     }
 }
 
-/// Takes what has gathered whenever a publish slot is free, and publishes it.
-async fn publish_gathered(
+/// What publishes the gathered requests.
+#[derive(Clone)]
+struct Publisher {
     broker: Broker,
+    redis: RedisStore,
     shards: u16,
-    mut receiver: mpsc::Receiver<Waiting>,
     metrics: QueueMetrics,
-) {
+}
+
+/// Takes what has gathered whenever a publish slot is free, and publishes it.
+async fn publish_gathered(publisher: Publisher, mut receiver: mpsc::Receiver<Waiting>) {
     let slots = Arc::new(Semaphore::new(PUBLISHES_IN_FLIGHT));
     while let Some(first) = receiver.recv().await {
         // Waiting for a slot is what lets the next message gather.
@@ -157,48 +180,73 @@ async fn publish_gathered(
                 Err(_) => break,
             }
         }
-        let (broker, metrics) = (broker.clone(), metrics.clone());
+        let publisher = publisher.clone();
         tokio::spawn(async move {
-            publish_by_shard(&broker, shards, gathered, &metrics).await;
+            publisher.publish_by_shard(gathered).await;
             drop(slot);
         });
     }
 }
 
-/// One message per shard, published at once; each request answered with its message's fate.
-async fn publish_by_shard(
-    broker: &Broker,
-    shards: u16,
-    gathered: Vec<Waiting>,
-    metrics: &QueueMetrics,
-) {
-    let mut by_shard: HashMap<u16, Vec<Waiting>> = HashMap::new();
-    for waiting in gathered {
-        metrics
-            .wait_seconds
-            .observe(waiting.since.elapsed().as_secs_f64());
-        let shard = purchase_shard(waiting.request.event_id, shards);
-        by_shard.entry(shard).or_default().push(waiting);
+impl Publisher {
+    /// One message per shard, published at once; each request answered with its message's
+    /// fate.
+    async fn publish_by_shard(&self, gathered: Vec<Waiting>) {
+        let mut by_shard: HashMap<u16, Vec<Waiting>> = HashMap::new();
+        for waiting in gathered {
+            self.metrics
+                .wait_seconds
+                .observe(waiting.since.elapsed().as_secs_f64());
+            let shard = purchase_shard(waiting.request.event_id, self.shards);
+            by_shard.entry(shard).or_default().push(waiting);
+        }
+        join_all(
+            by_shard
+                .into_iter()
+                .map(|(shard, group)| self.publish(shard, group)),
+        )
+        .await;
     }
-    join_all(by_shard.into_iter().map(|(shard, group)| async move {
+
+    async fn publish(&self, shard: u16, group: Vec<Waiting>) {
+        let claims: Vec<(Uuid, String)> = group
+            .iter()
+            .map(|waiting| (waiting.request.buyer_id, waiting.idempotency_key.clone()))
+            .collect();
         let (requests, answers): (Vec<_>, Vec<_>) = group
             .into_iter()
             .map(|waiting| (waiting.request, waiting.confirmed))
             .unzip();
-        metrics.requests_per_message.observe(requests.len() as f64);
+        self.metrics
+            .requests_per_message
+            .observe(requests.len() as f64);
         let envelope = Envelope::new(Uuid::now_v7(), PurchasesRequestedV1 { requests });
         let publishing = Instant::now();
-        let outcome = broker
+        let outcome = self
+            .broker
             .publish_envelope(ExchangeRole::Commands, &shard_routing_key(shard), &envelope)
             .await
             .map_err(|error| QueueError::from_publish(&error));
-        metrics
+        self.metrics
             .confirm_seconds
             .observe(publishing.elapsed().as_secs_f64());
+        if outcome.is_ok() {
+            let claims: Vec<(Uuid, &str)> = claims
+                .iter()
+                .map(|(buyer_id, key)| (*buyer_id, key.as_str()))
+                .collect();
+            if let Err(error) = idempotency::mark_accepted(&self.redis, &claims).await {
+                // The purchases are queued all the same; a repeat finding its key still
+                // `admitted` publishes the purchase again, which changes nothing.
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "keys of a confirmed message not marked accepted"
+                );
+            }
+        }
         for answer in answers {
             // A request whose handler has gone (client disconnected) needs no answer.
             let _ = answer.send(outcome.clone());
         }
-    }))
-    .await;
+    }
 }

@@ -845,9 +845,10 @@ async fn a_buyers_requests_are_kept_in_two_redis_keys_however_many_they_make() {
         "four keys claimed, three purchases"
     );
     // A confirm arriving for a key that was withdrawn meanwhile writes nothing.
-    client_service::flows::idempotency::mark_accepted(&redis, buyer, "withdrawn")
+    let marked = client_service::flows::idempotency::mark_accepted(&redis, &[(buyer, "withdrawn")])
         .await
         .expect("mark");
+    assert_eq!(marked, 0);
     let claimed: usize = connection.hlen(&claims).await.expect("hlen");
     assert_eq!(claimed, 4);
     let claims_ttl: i64 = connection.ttl(&claims).await.expect("ttl");
