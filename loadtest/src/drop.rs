@@ -117,9 +117,14 @@ pub(crate) struct Scenario {
     pub(crate) event_id: Uuid,
     pub(crate) tiers: Vec<(Uuid, u64)>,
     pub(crate) sales_open_at: OffsetDateTime,
-    pub(crate) buyers: Vec<String>,
-    /// Each buyer's `Authorization` header, in the order of `buyers`.
-    pub(crate) authorizations: Vec<reqwest::header::HeaderValue>,
+    pub(crate) buyers: Vec<Buyer>,
+}
+
+/// A registered buyer: their access token, and the `Authorization` header made from it once
+/// (a drop sends thousands a second).
+pub(crate) struct Buyer {
+    pub(crate) token: String,
+    pub(crate) authorization: reqwest::header::HeaderValue,
 }
 
 /// A purchase the system accepted (202).
@@ -252,10 +257,17 @@ async fn prepare(api: &Api, args: &EventArgs, report: &mut Report) -> anyhow::Re
         .collect::<anyhow::Result<Vec<(Uuid, u64)>>>()?;
 
     let started = Instant::now();
-    let buyers: Vec<String> = stream::iter(0..args.buyers)
+    let buyers: Vec<Buyer> = stream::iter(0..args.buyers)
         .map(|index| {
             let email = format!("buyer-{run}-{index}@load.test");
-            async move { api.account(&email, "buyer").await }
+            async move {
+                let token = api.account(&email, "buyer").await?;
+                let authorization = Api::authorization(&token)?;
+                Ok(Buyer {
+                    token,
+                    authorization,
+                })
+            }
         })
         .buffer_unordered(16)
         .collect::<Vec<_>>()
@@ -280,10 +292,6 @@ async fn prepare(api: &Api, args: &EventArgs, report: &mut Report) -> anyhow::Re
         event_id,
         tiers,
         sales_open_at,
-        authorizations: buyers
-            .iter()
-            .map(|token| Api::authorization(token))
-            .collect::<anyhow::Result<_>>()?,
         buyers,
     })
 }
@@ -353,7 +361,7 @@ async fn storm(
                 seat_ids: None,
             })
             .unwrap_or_default();
-            let authorization = scenario.authorizations[buyer].clone();
+            let authorization = scenario.buyers[buyer].authorization.clone();
             let accepted = accepted.clone();
             futures::future::Either::Right(async move {
                 let answer = api.purchase(authorization, body).await;
@@ -453,7 +461,7 @@ async fn follow(
     let to_decision = Stats::default();
     let decisions: Vec<Decision> = stream::iter(accepted)
         .map(|purchase| {
-            let token = &scenario.buyers[purchase.buyer];
+            let token = &scenario.buyers[purchase.buyer].token;
             let to_decision = to_decision.clone();
             async move {
                 let view = poll_until(
@@ -551,7 +559,7 @@ async fn pay(
         |sent| {
             let index = sent as usize;
             let decision = paying[index].clone();
-            let token = scenario.buyers[decision.accepted.buyer].clone();
+            let token = scenario.buyers[decision.accepted.buyer].token.clone();
             let card = if index % declined_every == declined_every - 1 {
                 "tok_declined"
             } else {
@@ -590,7 +598,7 @@ async fn tickets(
     let to_ticketed = Stats::default();
     let ticketed: Vec<bool> = stream::iter(&paid)
         .map(|payment| {
-            let token = &scenario.buyers[payment.decision.accepted.buyer];
+            let token = &scenario.buyers[payment.decision.accepted.buyer].token;
             let to_ticketed = to_ticketed.clone();
             let began = Instant::now();
             async move {
@@ -642,7 +650,7 @@ async fn tickets(
         .map(|buyer| {
             let paid_orders = &paid_orders;
             async move {
-                let tickets = api.tickets(&scenario.buyers[buyer]).await?;
+                let tickets = api.tickets(&scenario.buyers[buyer].token).await?;
                 Ok(tickets
                     .iter()
                     .filter(|ticket| {
@@ -672,7 +680,7 @@ async fn tickets(
         .map(|(index, (buyer, ticket_id))| async move {
             let whole = index < samples;
             match api
-                .ticket_document(&scenario.buyers[*buyer], ticket_id, whole)
+                .ticket_document(&scenario.buyers[*buyer].token, ticket_id, whole)
                 .await
             {
                 Ok(bytes) if bytes.starts_with(b"%PDF-") => Ok(()),

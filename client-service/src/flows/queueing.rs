@@ -209,14 +209,14 @@ impl Publisher {
     }
 
     async fn publish(&self, shard: u16, group: Vec<Waiting>) {
-        let claims: Vec<(Uuid, String)> = group
-            .iter()
-            .map(|waiting| (waiting.request.buyer_id, waiting.idempotency_key.clone()))
-            .collect();
-        let (requests, answers): (Vec<_>, Vec<_>) = group
-            .into_iter()
-            .map(|waiting| (waiting.request, waiting.confirmed))
-            .unzip();
+        let mut requests = Vec::with_capacity(group.len());
+        let mut keys = Vec::with_capacity(group.len());
+        let mut answers = Vec::with_capacity(group.len());
+        for waiting in group {
+            requests.push(waiting.request);
+            keys.push(waiting.idempotency_key);
+            answers.push(waiting.confirmed);
+        }
         self.metrics
             .requests_per_message
             .observe(requests.len() as f64);
@@ -231,9 +231,12 @@ impl Publisher {
             .confirm_seconds
             .observe(publishing.elapsed().as_secs_f64());
         if outcome.is_ok() {
-            let claims: Vec<(Uuid, &str)> = claims
+            let claims: Vec<(Uuid, &str)> = envelope
+                .payload
+                .requests
                 .iter()
-                .map(|(buyer_id, key)| (*buyer_id, key.as_str()))
+                .zip(&keys)
+                .map(|(request, key)| (request.buyer_id, key.as_str()))
                 .collect();
             if let Err(error) = idempotency::mark_accepted(&self.redis, &claims).await {
                 // The purchases are queued all the same; a repeat finding its key still
