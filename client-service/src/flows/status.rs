@@ -28,24 +28,36 @@ use uuid::Uuid;
 pub const RECORD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const RESUBSCRIBE_BACKOFF: Duration = Duration::from_millis(500);
 
-// KEYS: records; ARGV: purchase record ttl channel (a record is `rank|view`, `encode_record`)
+// KEYS: the records hash of each change; ARGV: ttl channel, then each change's purchase and
+// record (a record is `rank|view`, `encode_record`), in the order of KEYS.
 // Statuses only move forward, so a late or redelivered event cannot bring back an old one.
 // A change is published only for a record that existed: a watcher must read the record
 // before it streams, so nobody can be waiting on a new one (intake writes one per request).
+// The update names its purchase first, so that a listener reads a view only if it is watched.
 static ADVANCE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local stored = redis.call('HGET', KEYS[1], ARGV[1])
-local rank = stored and tonumber(string.match(stored, '^(%d+)|')) or -1
-local new_rank, view = string.match(ARGV[2], '^(%d+)|(.*)$')
-if tonumber(new_rank) <= rank then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-if rank >= 0 then redis.call('PUBLISH', ARGV[4], view) end
-return 1
+local advanced = 0
+for i, records in ipairs(KEYS) do
+  local purchase, record = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
+  local stored = redis.call('HGET', records, purchase)
+  local rank = stored and tonumber(string.match(stored, '^(%d+)|')) or -1
+  local new_rank, view = string.match(record, '^(%d+)|(.*)$')
+  if tonumber(new_rank) > rank then
+    redis.call('HSET', records, purchase, record)
+    redis.call('EXPIRE', records, ARGV[1])
+    if rank >= 0 then redis.call('PUBLISH', ARGV[2], purchase .. ' ' .. view) end
+    advanced = advanced + 1
+  end
+end
+return advanced
 ",
     )
 });
+
+/// Changes per script call: enough to spare Redis a script call per purchase, few enough
+/// that one call does not hold up the admissions behind it.
+const CHANGES_PER_CALL: usize = 64;
 
 /// The hash of the buyer's purchase statuses.
 pub fn records_key(redis: &RedisStore, buyer_id: Uuid) -> String {
@@ -72,22 +84,19 @@ pub async fn record_all(redis: &RedisStore, views: &[(Uuid, PurchaseView)]) -> a
         return Ok(());
     }
     let channel = updates_channel(redis);
-    let ttl = RECORD_TTL.as_secs();
-    let mut invocations = Vec::with_capacity(views.len());
-    for (buyer_id, view) in views {
-        let mut invocation = ADVANCE.key(records_key(redis, *buyer_id));
-        invocation
-            .arg(view.purchase_id.to_string())
-            .arg(encode_record(view)?)
-            .arg(ttl)
-            .arg(&channel);
-        invocations.push(invocation);
-    }
-    // Loading first costs little and spares a NOSCRIPT round after a Redis restart.
     let mut pipeline = redis::pipe();
+    // Loading first costs little and spares a NOSCRIPT round after a Redis restart.
     pipeline.load_script(&ADVANCE).ignore();
-    for invocation in &invocations {
-        pipeline.invoke_script(invocation).ignore();
+    for chunk in views.chunks(CHANGES_PER_CALL) {
+        let mut invocation = ADVANCE.prepare_invoke();
+        invocation.arg(RECORD_TTL.as_secs()).arg(&channel);
+        for (buyer_id, view) in chunk {
+            invocation
+                .key(records_key(redis, *buyer_id))
+                .arg(view.purchase_id.to_string())
+                .arg(encode_record(view)?);
+        }
+        pipeline.invoke_script(&invocation).ignore();
     }
     let () = pipeline.query_async(&mut redis.connection()).await?;
     Ok(())
@@ -158,13 +167,7 @@ async fn listen(redis: RedisStore, watchers: Watchers, shutdown: CancellationTok
                 let messages = pubsub.into_on_message().take_until(shutdown.cancelled());
                 let mut messages = std::pin::pin!(messages);
                 while let Some(message) = messages.next().await {
-                    let Ok(payload) = message.get_payload::<String>() else {
-                        continue;
-                    };
-                    match serde_json::from_str::<PurchaseView>(&payload) {
-                        Ok(view) => dispatch(&watchers, view),
-                        Err(error) => tracing::warn!(%error, "unreadable purchase update"),
-                    }
+                    dispatch(&watchers, message.get_payload_bytes());
                 }
             }
             Err(error) => tracing::warn!(%error, "cannot subscribe to purchase updates"),
@@ -176,10 +179,25 @@ async fn listen(redis: RedisStore, watchers: Watchers, shutdown: CancellationTok
     }
 }
 
-fn dispatch(watchers: &Watchers, view: PurchaseView) {
-    let watchers = lock(watchers);
-    if let Some(sender) = watchers.get(&view.purchase_id) {
+/// Hands an update (`<purchase id> <view>`) to its purchase's watchers, if it has any: at a
+/// drop nearly every purchase changes status with nobody watching it.
+fn dispatch(watchers: &Watchers, update: &[u8]) {
+    let Some((purchase_id, view)) = std::str::from_utf8(update)
+        .ok()
+        .and_then(|update| update.split_once(' '))
+        .and_then(|(id, view)| Some((id.parse::<Uuid>().ok()?, view)))
+    else {
+        tracing::warn!("unreadable purchase update");
+        return;
+    };
+    let Some(sender) = lock(watchers).get(&purchase_id).cloned() else {
+        return;
+    };
+    match serde_json::from_str::<PurchaseView>(view) {
         // No receiver left only means the watcher went away.
-        let _ = sender.send(view);
+        Ok(view) => {
+            let _ = sender.send(view);
+        }
+        Err(error) => tracing::warn!(%error, %purchase_id, "unreadable purchase update"),
     }
 }

@@ -6,3 +6,4 @@ mod helpers;
 mod payments;
 mod purchases;
 mod queueing;
+mod status;
