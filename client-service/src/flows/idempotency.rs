@@ -116,7 +116,10 @@ pub async fn read(
 /// Records that the broker confirmed the purchases of these `(buyer, Idempotency-Key)` claims,
 /// all in one script: the purchase queue calls it once per confirmed message, not once per
 /// request. Returns how many claims were still `admitted` and are now `accepted`.
-pub async fn mark_accepted(redis: &RedisStore, claims: &[(Uuid, &str)]) -> anyhow::Result<u64> {
+pub async fn mark_accepted(
+    redis: &RedisStore,
+    claims: &[(Uuid, impl AsRef<str>)],
+) -> anyhow::Result<u64> {
     if claims.is_empty() {
         return Ok(0);
     }
@@ -124,7 +127,7 @@ pub async fn mark_accepted(redis: &RedisStore, claims: &[(Uuid, &str)]) -> anyho
     for (buyer_id, idempotency_key) in claims {
         invocation
             .key(claims_key(redis, *buyer_id))
-            .arg(*idempotency_key);
+            .arg(idempotency_key.as_ref());
     }
     Ok(invocation.invoke_async(&mut redis.connection()).await?)
 }

@@ -210,11 +210,11 @@ impl Publisher {
 
     async fn publish(&self, shard: u16, group: Vec<Waiting>) {
         let mut requests = Vec::with_capacity(group.len());
-        let mut keys = Vec::with_capacity(group.len());
+        let mut claims = Vec::with_capacity(group.len());
         let mut answers = Vec::with_capacity(group.len());
         for waiting in group {
+            claims.push((waiting.request.buyer_id, waiting.idempotency_key));
             requests.push(waiting.request);
-            keys.push(waiting.idempotency_key);
             answers.push(waiting.confirmed);
         }
         self.metrics
@@ -230,22 +230,15 @@ impl Publisher {
         self.metrics
             .confirm_seconds
             .observe(publishing.elapsed().as_secs_f64());
-        if outcome.is_ok() {
-            let claims: Vec<(Uuid, &str)> = envelope
-                .payload
-                .requests
-                .iter()
-                .zip(&keys)
-                .map(|(request, key)| (request.buyer_id, key.as_str()))
-                .collect();
-            if let Err(error) = idempotency::mark_accepted(&self.redis, &claims).await {
-                // The purchases are queued all the same; a repeat finding its key still
-                // `admitted` publishes the purchase again, which changes nothing.
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    "keys of a confirmed message not marked accepted"
-                );
-            }
+        if outcome.is_ok()
+            && let Err(error) = idempotency::mark_accepted(&self.redis, &claims).await
+        {
+            // The purchases are queued all the same; a repeat finding its key still
+            // `admitted` publishes the purchase again, which changes nothing.
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "keys of a confirmed message not marked accepted"
+            );
         }
         for answer in answers {
             // A request whose handler has gone (client disconnected) needs no answer.
