@@ -33,7 +33,7 @@ pub struct ReservationConfig {
     pub max_batch: usize,
     /// Batches reserved at the same time, per queue. One: an event's requests all go to one
     /// queue, so a second batch beside the first would fight it for the same buyer rows and
-    /// the same free places (measured: Postgres 56-58 % of a core with two at a drop, 43-46 %
+    /// the same free places (measured: Postgres 56-58 % of a core with two at a drop, 43-50 %
     /// with one, for the same 6,240 places/s), while with one the next batch gathers what
     /// arrives meanwhile. Events run side by side on separate queues and instances.
     pub concurrent_batches: usize,

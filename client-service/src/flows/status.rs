@@ -73,7 +73,8 @@ pub fn encode_record(view: &PurchaseView) -> anyhow::Result<String> {
     ))
 }
 
-fn updates_channel(redis: &RedisStore) -> String {
+/// The pub/sub channel every instance's listener reads status updates from.
+pub fn updates_channel(redis: &RedisStore) -> String {
     redis.key("purchase-updates")
 }
 

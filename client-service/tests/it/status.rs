@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 /// Waits until this test's listener is subscribed, so that no update is published before.
 async fn subscribed(redis: &RedisStore) {
-    let channel = redis.key("purchase-updates");
+    let channel = status::updates_channel(redis);
     for _ in 0..200 {
         let counts: Vec<(String, u64)> = redis::cmd("PUBSUB")
             .arg("NUMSUB")
