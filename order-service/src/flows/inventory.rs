@@ -28,6 +28,10 @@ pub async fn apply_published(
         tracing::info!(event_id = %event.event_id, built, "inventory of a published event");
     }
     transaction.commit().await?;
+    // Also after a redelivery: the first delivery may have stopped between commit and here.
+    if let Err(error) = crate::storage::inventory::analyze(&client).await {
+        tracing::warn!(%error, "cannot refresh the inventory's statistics");
+    }
     counters::rebuild(deps, event.event_id).await
 }
 

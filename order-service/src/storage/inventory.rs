@@ -84,6 +84,15 @@ pub async fn insert_event(
     Ok(true)
 }
 
+/// Refreshes the planner's statistics of tiers and places. Until then a published event's
+/// rows are unknown to it: it expects one place for the event and plans the reservation
+/// statements for one (each best-available lock read and sorted all of the event's places,
+/// each claim hashed them all). At a 60,000-place drop Postgres took 62-64 % of a core
+/// without it, 47 % with it.
+pub async fn analyze(client: &impl GenericClient) -> Result<(), tokio_postgres::Error> {
+    client.batch_execute("ANALYZE tiers, places").await
+}
+
 /// The event's tiers.
 pub async fn tier_ids(
     client: &impl GenericClient,

@@ -45,6 +45,15 @@ pub async fn decided_purchases(
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
+/// Up to `$3` free places of tier `$2` of event `$1`, first in venue order, locked. Read in
+/// order from `places_available`, as long as the planner knows the event (`inventory::analyze`).
+pub const LOCK_BEST_AVAILABLE: &str =
+    "SELECT p.place_id, p.tier_id, p.area_id, t.price_minor, t.currency
+     FROM places p JOIN tiers t ON t.tier_id = p.tier_id
+     WHERE p.event_id = $1 AND p.tier_id = $2 AND p.state = 'available'
+     ORDER BY p.position LIMIT $3
+     FOR UPDATE OF p SKIP LOCKED";
+
 /// Locks up to `quantity` free places of a tier, first in venue order.
 pub async fn lock_best_available(
     client: &impl GenericClient,
@@ -53,14 +62,7 @@ pub async fn lock_best_available(
     quantity: i64,
 ) -> Result<Vec<LockedPlace>, tokio_postgres::Error> {
     let rows = client
-        .query_cached(
-            "SELECT p.place_id, p.tier_id, p.area_id, t.price_minor, t.currency
-             FROM places p JOIN tiers t ON t.tier_id = p.tier_id
-             WHERE p.event_id = $1 AND p.tier_id = $2 AND p.state = 'available'
-             ORDER BY p.position LIMIT $3
-             FOR UPDATE OF p SKIP LOCKED",
-            &[&event_id, &tier_id, &quantity],
-        )
+        .query_cached(LOCK_BEST_AVAILABLE, &[&event_id, &tier_id, &quantity])
         .await?;
     Ok(rows.iter().map(locked_place).collect())
 }

@@ -457,3 +457,59 @@ async fn a_repriced_tier_charges_its_new_price_to_later_orders() {
         .await
     );
 }
+
+/// The plan of `sql` with `params`, as Postgres' JSON.
+async fn plan(
+    db: &tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> serde_json::Value {
+    let row = db
+        .query_one(&format!("EXPLAIN (FORMAT JSON) {sql}"), params)
+        .await
+        .expect("explained");
+    row.get::<_, serde_json::Value>(0)[0]["Plan"].clone()
+}
+
+#[tokio::test]
+async fn a_published_event_is_known_to_the_planner_before_its_places_are_locked() {
+    let harness = Harness::start().await;
+    // The first event is in the statistics; the second arrives after them, as at a drop.
+    for event in [event(6, 3_000, 3_000), event(6, 3_000, 3_000)] {
+        harness
+            .publisher
+            .publish_event(&Envelope::new(Uuid::now_v7(), event.clone()))
+            .await;
+        wait_built(&harness.redis, event.event_id).await;
+        let db = connect_database(&harness.postgres).await;
+
+        let places = plan(
+            &db,
+            "SELECT * FROM places WHERE event_id = $1",
+            &[&event.event_id],
+        )
+        .await;
+        let estimated = places["Plan Rows"].as_f64().expect("an estimate");
+        assert!(
+            (3_000.0..=12_000.0).contains(&estimated),
+            "the planner expects {estimated} places for an event of 6,000"
+        );
+
+        // As the service's pool has it (common::postgres).
+        db.batch_execute("SET random_page_cost = 1.1")
+            .await
+            .expect("set");
+        let standing = event.tiers[1].tier_id;
+        let lock = plan(
+            &db,
+            order_service::storage::orders::LOCK_BEST_AVAILABLE,
+            &[&event.event_id, &standing, &40_i64],
+        )
+        .await
+        .to_string();
+        assert!(
+            lock.contains("places_available") && !lock.contains("\"Sort\""),
+            "best-available reads the free places in order from their index: {lock}"
+        );
+    }
+}
