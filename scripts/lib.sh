@@ -152,12 +152,15 @@ ensure_garage() {
     garage layout assign -z local -c 1G "$node" >/dev/null
     garage layout apply --version 1 >/dev/null
   fi
+  # A layout just applied takes a moment to spread to the node's tables: until then, writes
+  # fail with "Layout not ready", so the first writes are retried.
   if ! garage key info "$S3_ACCESS_KEY_ID" >/dev/null 2>&1; then
-    garage key import --yes -n ticketing-dev "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY" >/dev/null
+    wait_until 60 "Garage's layout" \
+      garage key import --yes -n ticketing-dev "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY"
     garage key allow --create-bucket "$S3_ACCESS_KEY_ID" >/dev/null
   fi
   if ! garage bucket info "$S3_BUCKET" >/dev/null 2>&1; then
-    garage bucket create "$S3_BUCKET" >/dev/null
+    wait_until 60 "Garage's layout" garage bucket create "$S3_BUCKET"
     garage bucket allow --read --write --owner "$S3_BUCKET" --key "$S3_ACCESS_KEY_ID" >/dev/null
   fi
 }
