@@ -102,6 +102,10 @@ pub async fn known_places(
 
 /// Locks the buyers' rows (creating missing ones) in buyer order, so that concurrent batches
 /// never wait on each other in a cycle; returns the places each buyer has now.
+///
+/// Each row is looked up by its whole key, one probe per buyer: an event's buyer rows are new
+/// at its drop and unknown to the planner's statistics, and a plain `buyer_id = ANY($2)`
+/// was planned as a read of every buyer row of the event, per batch.
 pub async fn lock_buyers(
     client: &impl GenericClient,
     event_id: Uuid,
@@ -120,16 +124,22 @@ pub async fn lock_buyers(
         .await?;
     let rows = client
         .query_cached(
-            "SELECT buyer_id, places FROM buyer_places
-             WHERE event_id = $1 AND buyer_id = ANY($2)
-             ORDER BY buyer_id FOR UPDATE",
+            "SELECT b.buyer_id, b.places
+             FROM unnest($2::uuid[]) AS k (buyer_id)
+             CROSS JOIN LATERAL (
+                 SELECT buyer_id, places FROM buyer_places
+                 WHERE event_id = $1 AND buyer_id = k.buyer_id
+                 FOR UPDATE
+             ) AS b",
             &[&event_id, &sorted],
         )
         .await?;
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
-/// Sets the places of buyers locked by `lock_buyers`.
+/// Sets the places of buyers locked by `lock_buyers`. Written as an upsert of rows that exist
+/// for the same reason as there: a probe per buyer whatever the statistics say (an `UPDATE …
+/// FROM unnest(…)` hashed all of the event's buyer rows to change a few dozen).
 pub async fn set_buyer_places(
     client: &impl GenericClient,
     event_id: Uuid,
@@ -138,9 +148,9 @@ pub async fn set_buyer_places(
     let (buyers, counts): (Vec<Uuid>, Vec<i32>) = places.iter().map(|(b, n)| (*b, *n)).unzip();
     client
         .execute_cached(
-            "UPDATE buyer_places b SET places = n.places
-             FROM unnest($2::uuid[], $3::integer[]) AS n (buyer_id, places)
-             WHERE b.event_id = $1 AND b.buyer_id = n.buyer_id",
+            "INSERT INTO buyer_places (event_id, buyer_id, places)
+             SELECT $1, * FROM unnest($2::uuid[], $3::integer[])
+             ON CONFLICT (event_id, buyer_id) DO UPDATE SET places = EXCLUDED.places",
             &[&event_id, &buyers, &counts],
         )
         .await?;
