@@ -24,9 +24,9 @@ pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("event {event_id} has no inventory"))?;
     settle_abandoned(deps, &transaction, event_id).await?;
-    let available = inventory::available_by_tier(&transaction, event_id).await?;
+    let available = inventory::availability(&transaction, event_id).await?;
     let held = inventory::places_by_buyer(&transaction, event_id).await?;
-    let taken_count = inventory::taken_seat_count(&transaction, event_id).await?;
+    let taken_count = available.taken_seats;
     let rewritten_seats =
         if availability::taken_seat_count(&deps.redis, event_id).await? == taken_count {
             None
@@ -39,7 +39,7 @@ pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
     }
     let truth = availability::Truth {
         terms,
-        available: &available,
+        available: &available.by_tier,
         held: &held,
         taken_seats: match &rewritten_seats {
             Some(seats) => TakenSeats::Rewritten(seats),

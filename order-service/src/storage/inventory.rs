@@ -42,11 +42,16 @@ pub async fn insert_event(
         .iter()
         .map(|tier| tier.currency.as_str())
         .collect();
+    let seats: Vec<i32> = event
+        .tiers
+        .iter()
+        .map(|tier| i32::try_from(tier.seat_ids.len()).unwrap_or(i32::MAX))
+        .collect();
     client
         .execute_cached(
-            "INSERT INTO tiers (event_id, tier_id, price_minor, currency)
-             SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::text[])",
-            &[&event.event_id, &tier_ids, &prices, &currencies],
+            "INSERT INTO tiers (event_id, tier_id, price_minor, currency, seats)
+             SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::integer[])",
+            &[&event.event_id, &tier_ids, &prices, &currencies, &seats],
         )
         .await?;
 
@@ -191,21 +196,34 @@ pub async fn sales_terms(
     }))
 }
 
-/// Places on sale per tier (every tier, zero included).
-pub async fn available_by_tier(
+/// What an event has left: places on sale per tier, and seats held or sold.
+pub struct Availability {
+    /// Every tier, zero included.
+    pub by_tier: Vec<(Uuid, i64)>,
+    pub taken_seats: usize,
+}
+
+/// The event's availability, from its free places only (an index read of `places_available`):
+/// the seats taken are the tiers' seats less the free ones.
+pub async fn availability(
     client: &impl GenericClient,
     event_id: Uuid,
-) -> Result<Vec<(Uuid, i64)>, tokio_postgres::Error> {
+) -> Result<Availability, tokio_postgres::Error> {
     let rows = client
         .query_cached(
-            "SELECT t.tier_id, count(p.place_id)
+            "SELECT t.tier_id, count(p.place_id),
+                    t.seats - count(p.place_id) FILTER (WHERE p.area_id IS NULL)
              FROM tiers t LEFT JOIN places p
                ON p.event_id = t.event_id AND p.tier_id = t.tier_id AND p.state = 'available'
-             WHERE t.event_id = $1 GROUP BY t.tier_id",
+             WHERE t.event_id = $1 GROUP BY t.tier_id, t.seats",
             &[&event_id],
         )
         .await?;
-    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    let taken_seats: i64 = rows.iter().map(|row| row.get::<_, i64>(2)).sum();
+    Ok(Availability {
+        by_tier: rows.iter().map(|row| (row.get(0), row.get(1))).collect(),
+        taken_seats: usize::try_from(taken_seats).unwrap_or(0),
+    })
 }
 
 /// Places each buyer holds or owns.
@@ -235,21 +253,6 @@ pub async fn taken_seats(
         )
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
-}
-
-/// How many seats of the event are held or sold.
-pub async fn taken_seat_count(
-    client: &impl GenericClient,
-    event_id: Uuid,
-) -> Result<usize, tokio_postgres::Error> {
-    let row = client
-        .query_one_cached(
-            "SELECT count(*) FROM places
-             WHERE event_id = $1 AND area_id IS NULL AND state <> 'available'",
-            &[&event_id],
-        )
-        .await?;
-    Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(usize::MAX))
 }
 
 /// Seat id -> tier id, for admission of chosen seats.

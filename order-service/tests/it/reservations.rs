@@ -513,3 +513,54 @@ async fn a_published_event_is_known_to_the_planner_before_its_places_are_locked(
         );
     }
 }
+
+#[tokio::test]
+async fn the_seats_taken_are_counted_from_the_free_places() {
+    let harness = Harness::start().await;
+    let event = event(6, 20, 10);
+    let (seated, standing) = (event.tiers[0].tier_id, event.tiers[1].tier_id);
+    harness
+        .publisher
+        .publish_event(&Envelope::new(Uuid::now_v7(), event.clone()))
+        .await;
+    wait_built(&harness.redis, event.event_id).await;
+    for tier_id in [seated, seated, seated, standing, standing] {
+        harness
+            .publisher
+            .request(event.event_id, tier_id, Uuid::now_v7())
+            .await;
+    }
+    let db = connect_database(&harness.postgres).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            count(&db, "SELECT count(*) FROM orders WHERE state = 'reserved'").await == 5
+        })
+        .await
+    );
+
+    let database = common::postgres::Database::open(
+        &harness.postgres,
+        order_service::storage::migrations::runner,
+        CancellationToken::new(),
+    )
+    .await
+    .expect("the database");
+    let client = database.pool().get().await.expect("a connection");
+    let availability = order_service::storage::inventory::availability(&client, event.event_id)
+        .await
+        .expect("read");
+    let mut by_tier = availability.by_tier.clone();
+    by_tier.sort_unstable();
+    let mut expected = vec![(seated, 17), (standing, 8)];
+    expected.sort_unstable();
+    assert_eq!(by_tier, expected);
+    assert_eq!(availability.taken_seats, 3);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM places WHERE area_id IS NULL AND state <> 'available'"
+        )
+        .await,
+        3
+    );
+}
