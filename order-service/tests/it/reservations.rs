@@ -134,6 +134,16 @@ async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
     }
 }
 
+async fn wait_reserved(db: &tokio_postgres::Client, orders: i64) {
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            count(db, "SELECT count(*) FROM orders WHERE state = 'reserved'").await == orders
+        })
+        .await,
+        "{orders} orders reserved"
+    );
+}
+
 async fn wait_built(redis: &RedisStore, event_id: Uuid) {
     assert!(
         eventually(Duration::from_secs(60), || async {
@@ -238,12 +248,7 @@ async fn a_malformed_purchase_message_is_dead_lettered_and_does_not_block_the_ot
     }
 
     let db = connect_database(&harness.postgres).await;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            count(&db, "SELECT count(*) FROM orders WHERE state = 'reserved'").await == 3
-        })
-        .await
-    );
+    wait_reserved(&db, 3).await;
     let dead_letters = format!("{}.dead-letter", harness.amqp.namespace);
     assert!(
         eventually(Duration::from_secs(10), || async {
@@ -531,12 +536,7 @@ async fn the_seats_taken_are_counted_from_the_free_places() {
             .await;
     }
     let db = connect_database(&harness.postgres).await;
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            count(&db, "SELECT count(*) FROM orders WHERE state = 'reserved'").await == 5
-        })
-        .await
-    );
+    wait_reserved(&db, 5).await;
 
     let database = common::postgres::Database::open(
         &harness.postgres,
