@@ -135,6 +135,13 @@ TOML
   chmod 600 "$GARAGE_CONFIG"
 }
 
+garage_key_in_place() {
+  garage key info "$S3_ACCESS_KEY_ID" ||
+    garage key import --yes -n ticketing-dev "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY"
+}
+
+garage_bucket_in_place() { garage bucket info "$S3_BUCKET" || garage bucket create "$S3_BUCKET"; }
+
 # Starts Garage if nothing serves S3 on 3900, then makes sure the single-node layout, the
 # development key (allowed to create buckets: tests make their own) and the bucket exist.
 ensure_garage() {
@@ -153,14 +160,14 @@ ensure_garage() {
     garage layout apply --version 1 >/dev/null
   fi
   # A layout just applied takes a moment to spread to the node's tables: until then, writes
-  # fail with "Layout not ready", so the first writes are retried.
+  # fail with "Layout not ready", so the first writes are retried (until they, or an earlier
+  # attempt that answered late, took effect).
   if ! garage key info "$S3_ACCESS_KEY_ID" >/dev/null 2>&1; then
-    wait_until 60 "Garage's layout" \
-      garage key import --yes -n ticketing-dev "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY"
+    wait_until 60 "Garage's layout" garage_key_in_place
     garage key allow --create-bucket "$S3_ACCESS_KEY_ID" >/dev/null
   fi
   if ! garage bucket info "$S3_BUCKET" >/dev/null 2>&1; then
-    wait_until 60 "Garage's layout" garage bucket create "$S3_BUCKET"
+    wait_until 60 "Garage's layout" garage_bucket_in_place
     garage bucket allow --read --write --owner "$S3_BUCKET" --key "$S3_ACCESS_KEY_ID" >/dev/null
   fi
 }
