@@ -26,9 +26,8 @@ pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
     settle_abandoned(deps, &transaction, event_id).await?;
     let available = inventory::availability(&transaction, event_id).await?;
     let held = inventory::places_by_buyer(&transaction, event_id).await?;
-    let taken_count = available.taken_seats;
     let rewritten_seats =
-        if availability::taken_seat_count(&deps.redis, event_id).await? == taken_count {
+        if availability::taken_seat_count(&deps.redis, event_id).await? == available.taken_seats {
             None
         } else {
             Some(inventory::taken_seats(&transaction, event_id).await?)
@@ -43,7 +42,7 @@ pub async fn rebuild(deps: &Deps, event_id: Uuid) -> anyhow::Result<()> {
         held: &held,
         taken_seats: match &rewritten_seats {
             Some(seats) => TakenSeats::Rewritten(seats),
-            None => TakenSeats::Kept(taken_count),
+            None => TakenSeats::Kept(available.taken_seats),
         },
     };
     if availability::reconcile(&deps.redis, event_id, &truth).await? == Reconciled::Rewritten {

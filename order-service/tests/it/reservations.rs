@@ -144,6 +144,17 @@ async fn wait_reserved(db: &tokio_postgres::Client, orders: i64) {
     );
 }
 
+/// The service's own pool over the test's database (its connection settings included).
+async fn service_database(postgres: &common::config::PostgresConfig) -> common::postgres::Database {
+    common::postgres::Database::open(
+        postgres,
+        order_service::storage::migrations::runner,
+        CancellationToken::new(),
+    )
+    .await
+    .expect("the database")
+}
+
 async fn wait_built(redis: &RedisStore, event_id: Uuid) {
     assert!(
         eventually(Duration::from_secs(60), || async {
@@ -486,7 +497,8 @@ async fn a_published_event_is_known_to_the_planner_before_its_places_are_locked(
             .publish_event(&Envelope::new(Uuid::now_v7(), event.clone()))
             .await;
         wait_built(&harness.redis, event.event_id).await;
-        let db = connect_database(&harness.postgres).await;
+        let database = service_database(&harness.postgres).await;
+        let db = database.pool().get().await.expect("a connection");
 
         let places = plan(
             &db,
@@ -500,10 +512,6 @@ async fn a_published_event_is_known_to_the_planner_before_its_places_are_locked(
             "the planner expects {estimated} places for an event of 6,000"
         );
 
-        // As the service's pool has it (common::postgres).
-        db.batch_execute("SET random_page_cost = 1.1")
-            .await
-            .expect("set");
         let standing = event.tiers[1].tier_id;
         let lock = plan(
             &db,
@@ -538,13 +546,7 @@ async fn the_seats_taken_are_counted_from_the_free_places() {
     let db = connect_database(&harness.postgres).await;
     wait_reserved(&db, 5).await;
 
-    let database = common::postgres::Database::open(
-        &harness.postgres,
-        order_service::storage::migrations::runner,
-        CancellationToken::new(),
-    )
-    .await
-    .expect("the database");
+    let database = service_database(&harness.postgres).await;
     let client = database.pool().get().await.expect("a connection");
     let availability = order_service::storage::inventory::availability(&client, event.event_id)
         .await
