@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use contracts::purchases::PurchaseAccepted;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -13,12 +12,10 @@ const PAYMENT_ATTEMPTS: u32 = 10;
 
 #[derive(Clone)]
 pub struct Api {
-    pub http: reqwest::Client,
+    http: reqwest::Client,
     /// For ticket downloads: the 302 to the store is followed by hand, without the token.
     no_redirects: reqwest::Client,
     pub target: String,
-    /// Parsed once: a drop posts here thousands of times a second.
-    purchases_url: reqwest::Url,
 }
 
 impl Api {
@@ -32,13 +29,10 @@ impl Api {
             .timeout(Duration::from_secs(30))
             .build()?;
         let target = target.trim_end_matches('/').to_owned();
-        let purchases_url = reqwest::Url::parse(&format!("{target}/v1/purchases"))
-            .with_context(|| format!("{target} is not a URL"))?;
         Ok(Self {
             http,
             no_redirects,
             target,
-            purchases_url,
         })
     }
 
@@ -111,53 +105,6 @@ impl Api {
         let response = request.send().await?;
         let status = response.status().as_u16();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
-    }
-
-    /// Opens `count` keep-alive connections to the target (as many requests to `/healthz` at
-    /// once) and leaves them in the pool; answers how many requests succeeded.
-    pub async fn open_connections(&self, count: usize) -> usize {
-        // Each body is read to its end, or the connection would be closed, not pooled.
-        let requests = (0..count).map(|_| async {
-            let response = self.http.get(self.url("/healthz")).send().await?;
-            let ok = response.status().is_success();
-            response.bytes().await?;
-            Ok::<bool, reqwest::Error>(ok)
-        });
-        futures::future::join_all(requests)
-            .await
-            .into_iter()
-            .filter(|answer| matches!(answer, Ok(true)))
-            .count()
-    }
-
-    /// `POST /v1/purchases` as a drop sends it, thousands a second from the same box as the
-    /// system: the buyer's `Authorization` value made once, the body serialised by the caller,
-    /// and only a 202's body parsed (the others are read to reuse the connection). Answers the
-    /// status code and, for a 202, the purchase id.
-    pub async fn purchase(
-        &self,
-        authorization: HeaderValue,
-        body: Vec<u8>,
-    ) -> anyhow::Result<(u16, Option<Uuid>)> {
-        let response = self
-            .http
-            .post(self.purchases_url.clone())
-            .header(AUTHORIZATION, authorization)
-            .header(CONTENT_TYPE, "application/json")
-            .header("Idempotency-Key", Uuid::now_v7().to_string())
-            .body(body)
-            .send()
-            .await?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await?;
-        let purchase_id = if status == 202 {
-            serde_json::from_slice::<PurchaseAccepted>(&body)
-                .ok()
-                .map(|accepted| accepted.purchase_id)
-        } else {
-            None
-        };
-        Ok((status, purchase_id))
     }
 
     /// A buyer's `Authorization` header, made once per buyer rather than once per request.

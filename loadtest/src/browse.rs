@@ -2,12 +2,13 @@
 //! the catalog, one event, its availability and its seat map, over the published events the
 //! catalog shows.
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 
 use crate::{
     api::Api,
+    connections::Connections,
     generator::{self, Load},
     report::Report,
 };
@@ -30,6 +31,7 @@ pub struct BrowseArgs {
 
 pub async fn run(args: BrowseArgs) -> anyhow::Result<bool> {
     let api = Api::new(&args.target)?;
+    let connections = Arc::new(Connections::new(&args.target)?);
     let (status, page) = api.get(None, "/v1/events?limit=50").await?;
     if status != 200 {
         bail!("the catalog answered {status}");
@@ -60,8 +62,13 @@ pub async fn run(args: BrowseArgs) -> anyhow::Result<bool> {
                 7 => format!("/v1/events/{event}/seats"),
                 _ => format!("/v1/events/{event}/availability"),
             };
-            let api = api.clone();
-            async move { api.get(None, &path).await.map_or(0, |(status, _)| status) }
+            let connections = connections.clone();
+            async move {
+                connections
+                    .get(&path)
+                    .await
+                    .map_or(0, |answer| answer.status)
+            }
         },
         |second| generator::progress_line("reads", second),
     )

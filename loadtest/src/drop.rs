@@ -16,7 +16,7 @@ use std::{
 };
 
 use anyhow::Context;
-use contracts::purchases::PurchaseRequest;
+use contracts::purchases::{PurchaseAccepted, PurchaseRequest};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::{
     api::Api,
     audit,
+    connections::Connections,
     generator::{self, Load},
     report::Report,
     stats::Stats,
@@ -171,7 +172,7 @@ async fn run(
         read_share,
         &mut report,
     )
-    .await;
+    .await?;
     let decisions = follow(&api, &scenario, &accepted, &mut report).await;
     let paid = pay(&api, &args, &scenario, &decisions, &mut report).await;
     tickets(&api, &args, &scenario, &paid, &mut report).await;
@@ -304,8 +305,9 @@ async fn storm(
     duration: u64,
     read_share: f64,
     report: &mut Report,
-) -> Vec<Accepted> {
-    let opened = api.open_connections(args.connections).await;
+) -> anyhow::Result<Vec<Accepted>> {
+    let connections = Arc::new(Connections::new(&args.target)?);
+    let opened = connections.open(args.connections).await;
     if opened < args.connections {
         println!(
             "opened {opened} of {} connections before the drop",
@@ -339,7 +341,7 @@ async fn storm(
     let phase = generator::run(
         &load,
         |sent| {
-            let api = api.clone();
+            let connections = connections.clone();
             let event_id = scenario.event_id;
             if sent % 100 < reads_per_hundred {
                 let path = if sent % 2 == 0 {
@@ -348,7 +350,10 @@ async fn storm(
                     format!("/v1/events/{event_id}")
                 };
                 return futures::future::Either::Left(async move {
-                    api.get(None, &path).await.map_or(0, |(status, _)| status)
+                    connections
+                        .get(&path)
+                        .await
+                        .map_or(0, |answer| answer.status)
                 });
             }
             let buyer = (sent.wrapping_mul(7_919) % scenario.buyers.len() as u64) as usize;
@@ -364,16 +369,21 @@ async fn storm(
             let authorization = scenario.buyers[buyer].authorization.clone();
             let accepted = accepted.clone();
             futures::future::Either::Right(async move {
-                let answer = api.purchase(authorization, body).await;
-                let status = answer.as_ref().map_or(0, |(status, _)| *status);
-                if let Ok((202, Some(purchase_id))) = answer {
+                let Ok(answer) = connections.purchase(authorization, body).await else {
+                    return 0;
+                };
+                // Only a 202's body is parsed.
+                if answer.status == 202
+                    && let Ok(PurchaseAccepted { purchase_id, .. }) =
+                        serde_json::from_slice(&answer.body)
+                {
                     lock(&accepted).push(Accepted {
                         buyer,
                         purchase_id,
                         accepted_at: Instant::now(),
                     });
                 }
-                status
+                answer.status
             })
         },
         |second| {
@@ -396,7 +406,7 @@ async fn storm(
         None => report.fact("sold out after the drop", "not within the run"),
     }
     report.phases.push(phase);
-    lock(&accepted).clone()
+    Ok(lock(&accepted).clone())
 }
 
 /// Keeps `remaining` at the places the event shows, once a second.

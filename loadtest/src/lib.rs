@@ -7,11 +7,13 @@
 //! - [`rate`]: the generator alone, to show it is not the limit.
 //! - [`generator`]: the open-model request generator every scenario uses.
 //! - [`report`]: text, JSON and HTML reports.
+//! - [`connections`]: the keep-alive connections the generator offers its load over.
 //! - [`api`], [`stats`], [`cpu`]: the public API calls, histograms, the generator's CPU use.
 
 pub mod api;
 mod audit;
 pub mod browse;
+pub mod connections;
 pub mod cpu;
 pub mod drop;
 pub mod generator;

@@ -2,10 +2,10 @@
 //! show what it can offer on this machine and how much CPU that costs it, apart from any
 //! system under test.
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use crate::{
-    api::Api,
+    connections::Connections,
     generator::{self, Load},
     report::Report,
 };
@@ -28,7 +28,8 @@ pub struct RateArgs {
 }
 
 pub async fn run(args: RateArgs) -> anyhow::Result<bool> {
-    let api = Api::new("")?;
+    let connections = Arc::new(Connections::new(&args.url)?);
+    let path = reqwest::Url::parse(&args.url)?.path().to_owned();
     let load = Load::for_duration(
         "requests",
         args.rps,
@@ -38,16 +39,12 @@ pub async fn run(args: RateArgs) -> anyhow::Result<bool> {
     let phase = generator::run(
         &load,
         |_| {
-            let (http, url) = (api.http.clone(), args.url.clone());
+            let (connections, path) = (connections.clone(), path.clone());
             async move {
-                match http.get(url).send().await {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        let _ = response.bytes().await;
-                        status
-                    }
-                    Err(_) => 0,
-                }
+                connections
+                    .get(&path)
+                    .await
+                    .map_or(0, |answer| answer.status)
             }
         },
         |second| generator::progress_line("requests", second),
