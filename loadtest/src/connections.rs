@@ -65,11 +65,14 @@ impl Connections {
     /// Opens `count` connections and keeps them idle, as buyers waiting on the sales page
     /// have theirs open; answers how many opened.
     pub async fn open(&self, count: usize) -> usize {
-        let opened = futures::future::join_all((0..count).map(|_| self.connect())).await;
-        let mut idle = self.idle();
-        let before = idle.len();
-        idle.extend(opened.into_iter().flatten());
-        idle.len() - before
+        let opened: Vec<_> = futures::future::join_all((0..count).map(|_| self.connect()))
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let count = opened.len();
+        self.idle().extend(opened);
+        count
     }
 
     /// `GET path`.
