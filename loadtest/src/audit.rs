@@ -47,8 +47,9 @@ pub(crate) async fn audit(
         .iter()
         .filter(|payment| payment.status == 200)
         .count() as i64;
+    let mut places_per_second = None;
     if let Some(url) = &args.orders_db {
-        orders_audit(
+        places_per_second = orders_audit(
             url,
             scenario,
             decisions,
@@ -59,6 +60,7 @@ pub(crate) async fn audit(
         )
         .await?;
     }
+    args.targets.check_reservations(places_per_second, report);
     if let Some(url) = &args.tickets_db {
         tickets_audit(url, args.orders_db.as_deref(), scenario, report).await?;
     }
@@ -102,7 +104,7 @@ async fn orders_audit(
     held_or_sold: u64,
     paid_answers: i64,
     report: &mut Report,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<f64>> {
     let client = read_only(url).await?;
     let event_id = scenario.event_id;
     let row = client
@@ -223,16 +225,15 @@ async fn orders_audit(
         )
         .await?;
     let (seconds, places): (Option<f64>, i64) = (row.get(0), row.get(1));
-    if let Some(seconds) = seconds.filter(|seconds| *seconds > 0.0) {
-        report.fact(
-            "order-service reservation rate",
-            format!(
-                "{places} places in {seconds:.2}s ({:.0} places/s)",
-                places as f64 / seconds
-            ),
-        );
-    }
-    Ok(())
+    let Some(seconds) = seconds.filter(|seconds| *seconds > 0.0) else {
+        return Ok(None);
+    };
+    let places_per_second = places as f64 / seconds;
+    report.fact(
+        "order-service reservation rate",
+        format!("{places} places in {seconds:.2}s ({places_per_second:.0} places/s)"),
+    );
+    Ok(Some(places_per_second))
 }
 
 async fn tickets_audit(

@@ -29,6 +29,7 @@ use crate::{
     generator::{self, Load},
     report::Report,
     stats::Stats,
+    targets::Targets,
 };
 
 /// The event, its buyers, and where the report goes.
@@ -85,6 +86,8 @@ pub struct EventArgs {
     /// Also write the report as a self-contained HTML page with charts to this file.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub targets: Targets,
 }
 
 #[derive(clap::Args)]
@@ -405,6 +408,7 @@ async fn storm(
         ),
         None => report.fact("sold out after the drop", "not within the run"),
     }
+    args.targets.check_load(&phase, report);
     report.phases.push(phase);
     Ok(lock(&accepted).clone())
 }

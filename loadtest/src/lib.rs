@@ -7,6 +7,7 @@
 //! - [`rate`]: the generator alone, to show it is not the limit.
 //! - [`generator`]: the open-model request generator every scenario uses.
 //! - [`report`]: text, JSON and HTML reports.
+//! - [`targets`]: performance targets from the command line, checked like the invariants.
 //! - [`connections`]: the keep-alive connections the generator offers its load over.
 //! - [`api`], [`stats`], [`cpu`]: the public API calls, histograms, the generator's CPU use.
 
@@ -20,6 +21,7 @@ pub mod generator;
 pub mod rate;
 pub mod report;
 pub mod stats;
+pub mod targets;
 
 use clap::{Parser, Subcommand};
 
