@@ -115,6 +115,26 @@ async fn orders_audit(
         )
         .await?;
     let (claims, distinct): (i64, i64) = (row.get(0), row.get(1));
+    // From client-service's admission (`requested_at`) to the start of the transaction that
+    // wrote the order: time in the queue and waiting for a batch, as the database saw it.
+    let row = client
+        .query_one(
+            "SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99, 0.999, 1.0]) WITHIN GROUP
+                        (ORDER BY extract(epoch FROM created_at - requested_at) * 1000)
+             FROM orders WHERE event_id = $1",
+            &[&event_id],
+        )
+        .await?;
+    if let Some(quantiles) = row.get::<_, Option<Vec<f64>>>(0) {
+        report.latencies_ms.insert(
+            "accepted to order written (orders: created_at - requested_at)".to_owned(),
+            ["p50", "p90", "p99", "p99.9", "max"]
+                .into_iter()
+                .map(str::to_owned)
+                .zip(quantiles)
+                .collect(),
+        );
+    }
     report.check(
         "no place in two orders",
         claims == distinct,

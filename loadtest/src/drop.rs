@@ -136,7 +136,6 @@ pub(crate) struct Buyer {
 pub(crate) struct Accepted {
     pub(crate) buyer: usize,
     pub(crate) purchase_id: Uuid,
-    pub(crate) accepted_at: Instant,
 }
 
 /// What became of an accepted purchase.
@@ -380,11 +379,7 @@ async fn storm(
                     && let Ok(PurchaseAccepted { purchase_id, .. }) =
                         serde_json::from_slice(&answer.body)
                 {
-                    lock(&accepted).push(Accepted {
-                        buyer,
-                        purchase_id,
-                        accepted_at: Instant::now(),
-                    });
+                    lock(&accepted).push(Accepted { buyer, purchase_id });
                 }
                 answer.status
             })
@@ -472,11 +467,9 @@ async fn follow(
     report: &mut Report,
 ) -> Vec<Decision> {
     let started = Instant::now();
-    let to_decision = Stats::default();
     let decisions: Vec<Decision> = stream::iter(accepted)
         .map(|purchase| {
             let token = &scenario.buyers[purchase.buyer].token;
-            let to_decision = to_decision.clone();
             async move {
                 let view = poll_until(
                     api,
@@ -486,7 +479,6 @@ async fn follow(
                     Duration::from_secs(120),
                 )
                 .await;
-                to_decision.record(200, purchase.accepted_at.elapsed());
                 match view {
                     Some(view) => Decision {
                         accepted: purchase.clone(),
@@ -516,10 +508,6 @@ async fn follow(
         started.elapsed()
     );
     report.fact("decisions", format!("{counts:?}"));
-    report.latencies_ms.insert(
-        "accept to decision seen (polled every 100 ms)".to_owned(),
-        to_decision.percentiles_ms(),
-    );
     decisions
 }
 
