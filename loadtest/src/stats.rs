@@ -8,6 +8,15 @@ use std::{
 
 use hdrhistogram::Histogram;
 
+/// The quantiles every latency in a report is given at, by name.
+pub const QUANTILES: [(&str, f64); 5] = [
+    ("p50", 0.5),
+    ("p90", 0.9),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+    ("max", 1.0),
+];
+
 /// Shared by every request task; cheap to clone.
 #[derive(Clone)]
 pub struct Stats {
@@ -79,25 +88,19 @@ impl Stats {
         self.lock().by_status.clone()
     }
 
-    /// p50, p90, p99, p99.9 and max, in milliseconds.
+    /// [`QUANTILES`], in milliseconds.
     pub fn percentiles_ms(&self) -> std::collections::BTreeMap<String, f64> {
         let inner = self.lock();
-        [
-            ("p50", 0.5),
-            ("p90", 0.9),
-            ("p99", 0.99),
-            ("p99.9", 0.999),
-            ("max", 1.0),
-        ]
-        .into_iter()
-        .map(|(name, quantile)| {
-            let micros = if inner.latency_us.is_empty() {
-                0
-            } else {
-                inner.latency_us.value_at_quantile(quantile)
-            };
-            (name.to_owned(), micros as f64 / 1_000.0)
-        })
-        .collect()
+        QUANTILES
+            .into_iter()
+            .map(|(name, quantile)| {
+                let micros = if inner.latency_us.is_empty() {
+                    0
+                } else {
+                    inner.latency_us.value_at_quantile(quantile)
+                };
+                (name.to_owned(), micros as f64 / 1_000.0)
+            })
+            .collect()
     }
 }

@@ -65,7 +65,7 @@ impl Targets {
             None => report.check(
                 &name,
                 false,
-                "not measured: it needs --orders-db and at least two reserved orders",
+                "not measured: it needs --orders-db and orders written in more than one transaction",
             ),
         }
     }
